@@ -1,0 +1,119 @@
+"""beatapi-async: the async-first Python SDK for BeatAPI.
+
+    from beatapi_async import AsyncBeatAPI
+
+    async with AsyncBeatAPI() as client:
+        task = await client.run(MusicVideoRequest(images=[...], audio_url=...))
+"""
+
+from ._client import AsyncBeatAPI
+from ._config import NOT_GIVEN, PollPolicy, Timeouts
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    BeatAPIError,
+    ConcurrencyLimitError,
+    ConflictError,
+    InsufficientCreditsError,
+    InternalServerError,
+    InvalidResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestValidationError,
+    ServiceUnavailableError,
+    TaskFailedError,
+    WaitTimeoutError,
+    WebhookVerificationError,
+)
+from ._models import (
+    Deleted,
+    EcommerceVideoRequest,
+    File,
+    Media,
+    MusicVideoRequest,
+    RealtimeCredits,
+    RealtimeSession,
+    RealtimeUsage,
+    ShotMedia,
+    Storyboard,
+    StoryboardShot,
+    Task,
+    TaskOutput,
+    TaskStatus,
+    TaskUsage,
+    Usage,
+    UsageConcurrency,
+    WebhookEndpoint,
+    WebhookEvent,
+    Workflow,
+    WorkflowUsage,
+)
+from ._protocol import Request, Response
+from ._transport import AiohttpTransport, Transport
+from ._version import __version__
+
+__all__ = [
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AiohttpTransport",
+    "AsyncBeatAPI",
+    "AuthenticationError",
+    "BadRequestError",
+    "BeatAPIError",
+    "ConcurrencyLimitError",
+    "ConflictError",
+    "Deleted",
+    "EcommerceVideoRequest",
+    "File",
+    "InsufficientCreditsError",
+    "InternalServerError",
+    "InvalidResponseError",
+    "Media",
+    "MusicVideoRequest",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PollPolicy",
+    "RateLimitError",
+    "RealtimeCredits",
+    "RealtimeSession",
+    "RealtimeUsage",
+    "Request",
+    "RequestValidationError",
+    "Response",
+    "ServiceUnavailableError",
+    "ShotMedia",
+    "Storyboard",
+    "StoryboardShot",
+    "Task",
+    "TaskFailedError",
+    "TaskOutput",
+    "TaskStatus",
+    "TaskUsage",
+    "Timeouts",
+    "Transport",
+    "Usage",
+    "UsageConcurrency",
+    "WaitTimeoutError",
+    "WebhookEndpoint",
+    "WebhookEvent",
+    "WebhookVerificationError",
+    "Workflow",
+    "WorkflowUsage",
+    "__version__",
+    "wait_for_task",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The waiting module is imported on first use, keeping `import beatapi_async` light.
+    if name == "wait_for_task":
+        from .waiting import wait_for_task
+
+        return wait_for_task
+    raise AttributeError(f"module 'beatapi_async' has no attribute {name!r}")

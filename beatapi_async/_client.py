@@ -1,0 +1,346 @@
+"""``AsyncBeatAPI``: lifecycle, resources and ``_request`` (retries, decoding, logging).
+
+A call goes: resource method -> ``_request`` (build, retry, decode) -> transport -> aiohttp.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import aiohttp
+
+from . import _convert, _protocol, _validate
+from ._config import ENV_API_KEY, ENV_LOG, NOT_GIVEN, NotGiven, PollPolicy, Timeouts, load_config, to_timeouts
+from ._exceptions import AuthenticationError, BeatAPIError, InvalidResponseError
+from ._retry import call_with_retries
+from ._transport import AiohttpTransport, Transport
+from .resources import (
+    EcommerceVideo,
+    Files,
+    MusicVideo,
+    Realtime,
+    Tasks,
+    Usages,
+    Webhooks,
+    Workflows,
+)
+
+if TYPE_CHECKING:
+    from ._gate import Gate
+    from ._models import Task, TaskRequest, WebhookEvent
+    from .waiting import PollScheduler, Until
+
+T = TypeVar("T")
+logger = logging.getLogger("beatapi_async")
+
+
+class _RedactingFilter(logging.Filter):
+    """Masks keys and secrets in every record of the ``beatapi_async`` logger."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg = record.getMessage()
+            record.args = None
+        record.msg = _protocol.redact(str(record.msg))
+        return True
+
+
+logger.addFilter(_RedactingFilter())
+
+
+def _configure_logging_from_env() -> None:
+    level = os.environ.get(ENV_LOG, "").strip().lower()
+    if level not in ("debug", "info") or logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    handler.addFilter(_RedactingFilter())
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if level == "debug" else logging.INFO)
+
+
+class AsyncBeatAPI:
+    """The BeatAPI client. Use ``async with AsyncBeatAPI() as client:``.
+
+    Args:
+        api_key: the key; defaults to ``BEATAPI_API_KEY``.
+        base_url: defaults to ``BEATAPI_BASE_URL``, else ``https://api.beatapi.io``.
+        timeout: per-request ``Timeouts`` (a number means the total).
+        max_retries: retries of a failed request (see "Errors and retries" in the README).
+        poll: how waits poll (``PollPolicy``).
+        session: an ``aiohttp.ClientSession`` of yours, used and never closed.
+        user_agent: appended to the SDK's User-Agent.
+        transport: a ``Transport`` to send through instead of aiohttp (test doubles).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: Timeouts | float | None = None,
+        max_retries: int = 3,
+        poll: PollPolicy | None = None,
+        session: aiohttp.ClientSession | None = None,
+        user_agent: str | None = None,
+        transport: Transport | None = None,
+    ) -> None:
+        self._config = load_config(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, poll=poll,
+            user_agent=user_agent,
+        )  # fmt: skip
+        _configure_logging_from_env()
+        _validate.trust_origin(self._config.base_url)
+        self._transport: Transport = transport or AiohttpTransport(session)
+        headers = {"Accept": _protocol.JSON_TYPE, "User-Agent": self._config.user_agent}
+        self._anon_headers = headers
+        self._auth_headers = (
+            {**headers, "Authorization": f"Bearer {self._config.api_key}"} if self._config.api_key else None
+        )
+        self._secrets = (self._config.api_key,)
+        self._scheduler: PollScheduler | None = None
+        self._gate: Gate | None = None
+        self._closed = False
+
+        self.workflows = Workflows(self)
+        self.usage = Usages(self)
+        self.files = Files(self)
+        self.tasks = Tasks(self)
+        self.music_video = MusicVideo(self)
+        self.ecommerce_video = EcommerceVideo(self)
+        self.webhooks = Webhooks(self)
+        self.realtime = Realtime(self)
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL."""
+        return self._config.base_url
+
+    @property
+    def poll_policy(self) -> PollPolicy:
+        """How this client's waits poll."""
+        return self._config.poll
+
+    @property
+    def max_retries(self) -> int:
+        """Retries of one failed request."""
+        return self._config.max_retries
+
+    @property
+    def timeout(self) -> Timeouts:
+        """The default per-request timeouts."""
+        return self._config.timeout
+
+    def __repr__(self) -> str:
+        return f"AsyncBeatAPI(base_url={self._config.base_url!r})"
+
+    async def __aenter__(self) -> AsyncBeatAPI:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop polling and close the HTTP session (unless it is the caller's)."""
+        self._closed = True
+        if self._scheduler is not None:
+            await self._scheduler.aclose()
+        await self._transport.aclose()
+
+    # -- requests -------------------------------------------------------------------
+
+    def _headers(self, auth: bool) -> dict[str, str]:
+        if not auth:
+            return dict(self._anon_headers)
+        if self._auth_headers is None:
+            raise AuthenticationError(
+                f"No API key: pass api_key= to AsyncBeatAPI or set the {ENV_API_KEY} environment variable.",
+                status=None,
+                code="missing_api_key",
+            )
+        return dict(self._auth_headers)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        body_factory: Callable[[], Any] | None = None,
+        content_type: str | None = None,
+        auth: bool = True,
+        idempotency_key: str | None = None,
+        replayable: bool | None = None,
+        timeout: Timeouts | float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> Any:
+        """Send one logical call (with retries) and return the ``data`` of its answer."""
+        headers = self._headers(auth)
+        body = None
+        if json is not None:
+            body = _protocol.encode_json(json)
+            headers["Content-Type"] = _protocol.JSON_TYPE
+        elif content_type is not None:
+            headers["Content-Type"] = content_type
+        if idempotency_key is not None:
+            _validate.check_idempotency_key(idempotency_key)
+            headers["Idempotency-Key"] = idempotency_key
+        request = _protocol.Request(
+            method=method,
+            url=_protocol.build_url(self._config.base_url, path, params),
+            path=path,
+            headers=headers,
+            body=body,
+            body_factory=body_factory,
+        )
+        timeouts = self._config.timeout if timeout is NOT_GIVEN else to_timeouts(timeout)
+        if replayable is None:
+            replayable = method != "POST" or idempotency_key is not None
+        describe = f"{method} {path}"
+        attempt = 0
+
+        async def send_once() -> Any:
+            nonlocal attempt
+            attempt += 1
+            started = time.perf_counter()
+            try:
+                response = await self._transport.send(request, timeout=timeouts)
+            except BeatAPIError as exc:
+                logger.info("%s failed (attempt %d): %s", describe, attempt, exc)
+                raise
+            if logger.isEnabledFor(logging.INFO):
+                logger.info(
+                    "%s -> %d request_id=%s attempt=%d %.1fms", describe, response.status,
+                    _protocol.request_id_of(response.headers), attempt, (time.perf_counter() - started) * 1000,
+                )  # fmt: skip
+            return _protocol.decode_data(response, secrets=self._secrets)
+
+        retries = self._config.max_retries if max_retries is None else max_retries
+        if retries == 0:
+            return await send_once()
+        return await call_with_retries(send_once, max_retries=retries, replayable=replayable, describe=describe)
+
+    def _load(self, data: Any, cls: type[T]) -> T:
+        """Load ``data`` into a model; a wrong shape becomes ``InvalidResponseError``."""
+        try:
+            return _convert.converter.structure(data, cls)
+        except Exception as exc:  # cattrs raises many kinds; all mean "wrong shape"
+            raise InvalidResponseError(f"{cls.__name__} has the wrong shape: {_describe(exc)}") from None
+
+    def _load_list(self, data: Any, cls: type[T]) -> list[T]:
+        return [self._load(item, cls) for item in _protocol.unwrap_list(data)]
+
+    # -- waiting and many tasks (waiting.py, _runner.py) -----------------------------
+
+    async def wait_for_task(
+        self,
+        task_or_id: Task | str,
+        *,
+        timeout: float | None = 900,
+        until: Until = "terminal",
+        on_update: Callable[[Task], Any] | None = None,
+        raise_on_failure: bool = True,
+    ) -> Task:
+        """Wait for a task to finish (or need action); see README "Waiting"."""
+        from .waiting import wait_for_task
+
+        return await wait_for_task(
+            self, task_or_id, timeout=timeout, until=until, on_update=on_update, raise_on_failure=raise_on_failure
+        )
+
+    async def notify(self, event: WebhookEvent) -> None:
+        """Tell waiters that a verified webhook event says a task changed: they check it at once."""
+        from ._models import Task as _Task
+
+        data = event.data
+        task_id = data.id if isinstance(data, _Task) else (data or {}).get("id") if isinstance(data, Mapping) else None
+        if isinstance(task_id, str) and task_id:
+            self._poller().notify(task_id)
+
+    def _poller(self) -> PollScheduler:
+        if self._scheduler is None:
+            from .waiting import PollScheduler
+
+            self._scheduler = PollScheduler(self)
+        return self._scheduler
+
+    async def run(
+        self,
+        request: TaskRequest,
+        *,
+        timeout: float | None = None,
+        until: Until = "terminal",
+        on_update: Callable[[Task], Any] | None = None,
+        raise_on_failure: bool = True,
+    ) -> Task:
+        """Admit one request through the concurrency gate, create it and wait for it."""
+        from ._runner import run_one
+
+        return await run_one(
+            self, request, timeout=timeout, until=until, on_update=on_update, raise_on_failure=raise_on_failure
+        )
+
+    async def run_many(
+        self,
+        requests: Iterable[TaskRequest],
+        *,
+        return_exceptions: bool = False,
+        timeout: float | None = None,
+        until: Until = "terminal",
+        on_update: Callable[[Task], Any] | None = None,
+    ) -> list[Any]:
+        """Run many requests within the account's limits; results in input order."""
+        from ._runner import run_many
+
+        return await run_many(
+            self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update
+        )
+
+    def as_completed(
+        self,
+        requests: Iterable[TaskRequest],
+        *,
+        return_exceptions: bool = False,
+        timeout: float | None = None,
+        until: Until = "terminal",
+        on_update: Callable[[Task], Any] | None = None,
+    ) -> AsyncIterator[Any]:
+        """Run many requests within the account's limits; yield each result as it finishes."""
+        from ._runner import as_completed
+
+        return as_completed(
+            self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update
+        )
+
+    @property
+    def gate(self) -> Gate:
+        """The concurrency gate ``run``/``run_many`` admit through (replaceable: ``client.gate = ...``)."""
+        if self._gate is None:
+            from ._gate import LocalGate
+
+            self._gate = LocalGate(self)
+        return self._gate
+
+    @gate.setter
+    def gate(self, gate: Gate) -> None:
+        self._gate = gate
+
+
+def _describe(exc: BaseException) -> str:
+    # cattrs groups nest; report the innermost, shortest useful message.
+    subs = getattr(exc, "exceptions", None)
+    if subs:
+        notes = getattr(subs[0], "__notes__", None) or []
+        return f"{_describe(subs[0])}" + (f" ({notes[0]})" if notes else "")
+    return f"{type(exc).__name__}: {exc}"
+

@@ -1,0 +1,232 @@
+"""The one cattrs converter: JSON-ready data <-> the models of ``_models``.
+
+Reading is lenient where BeatAPI may grow (unknown fields go to ``extra``, an unknown
+status stays a plain string) and strict where a wrong type would mislead (a string
+is not a list, ``true`` is not a number). ``make_converter(strict=True)`` refuses
+unknown fields: the contract tests use it to catch our own drift.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import types
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar, Union, get_args, get_origin
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from . import _models as M
+
+T = TypeVar("T")
+
+_ISO_FRACTION = re.compile(r"(\.\d+)")
+
+
+def _parse_time(value: Any, _: Any = None) -> datetime:
+    if isinstance(value, bool):
+        raise TypeError("a time must be unix seconds or an ISO-8601 string")
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return datetime.fromtimestamp(int(text), tz=timezone.utc)
+        text = text.replace("Z", "+00:00").replace("z", "+00:00")
+        # Python 3.10 reads only 3 or 6 fraction digits: pad or cut to 6.
+        text = _ISO_FRACTION.sub(lambda m: "." + (m.group(1)[1:] + "000000")[:6], text, count=1)
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
+    raise TypeError(f"a time must be unix seconds or an ISO-8601 string, not {type(value).__name__}")
+
+
+def _parse_decimal(value: Any, _: Any = None) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise TypeError("an amount must be a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("an amount must be finite")
+    try:
+        # str() first so that 1.5 loads as Decimal("1.5"), not its binary expansion.
+        amount = Decimal(str(value) if isinstance(value, float) else value)
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {value!r}") from None
+    if not amount.is_finite():
+        raise ValueError("an amount must be finite")
+    return amount
+
+
+def _parse_int(value: Any, _: Any = None) -> int:
+    if isinstance(value, bool):
+        raise TypeError("expected a whole number, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise TypeError(f"expected a whole number, got {value!r}")
+
+
+def _parse_float(value: Any, _: Any = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _parse_str(value: Any, _: Any = None) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _parse_bool(value: Any, _: Any = None) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {type(value).__name__}")
+    return value
+
+
+def _parse_status(value: Any, _: Any = None) -> M.TaskStatus | str:
+    if not isinstance(value, str):
+        raise TypeError(f"a status must be a string, got {type(value).__name__}")
+    try:
+        return M.TaskStatus(value)
+    except ValueError:
+        return value  # a status newer than this SDK: kept as it came
+
+
+def _parse_mapping(value: Any, _: Any = None) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    return dict(value)
+
+
+def _is_union(tp: Any) -> bool:
+    return get_origin(tp) in (Union, types.UnionType)
+
+
+def _is_status(tp: Any) -> bool:
+    return _is_union(tp) and M.TaskStatus in get_args(tp) and str in get_args(tp)
+
+
+def _is_var_tuple(tp: Any) -> bool:
+    args = get_args(tp)
+    return get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _unstructure_decimal(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def make_converter(*, strict: bool = False) -> cattrs.Converter:
+    """Build a converter; ``strict`` refuses fields the models do not declare."""
+    conv = cattrs.Converter()
+
+    for tp, fn in (
+        (datetime, _parse_time),
+        (Decimal, _parse_decimal),
+        (int, _parse_int),
+        (float, _parse_float),
+        (str, _parse_str),
+        (bool, _parse_bool),
+    ):
+        conv.register_structure_hook(tp, fn)
+    conv.register_structure_hook_func(_is_status, _parse_status)
+    conv.register_structure_hook_func(
+        lambda tp: get_origin(tp) is Mapping or tp is Mapping, _parse_mapping
+    )
+
+    def _optional_status(tp: Any) -> bool:
+        args = get_args(tp)
+        return _is_union(tp) and type(None) in args and M.TaskStatus in args
+
+    conv.register_structure_hook_func(
+        _optional_status, lambda v, _: None if v is None else _parse_status(v)
+    )
+
+    def _tuple_hook(tp: Any) -> Callable[[Any, Any], Any]:
+        item = get_args(tp)[0]
+        handler = conv.get_structure_hook(item)
+
+        def structure(value: Any, _: Any) -> tuple[Any, ...]:
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"expected a list, got {type(value).__name__}")
+            return tuple(handler(v, item) for v in value)
+
+        return structure
+
+    conv.register_structure_hook_factory(_is_var_tuple, _tuple_hook)
+
+    def _event_data(value: Any, _: Any) -> M.Task | Mapping[str, Any] | None:
+        if value is None:
+            return None
+        if isinstance(value, Mapping) and "id" in value and "status" in value:
+            return conv.structure(value, M.Task)
+        return _parse_mapping(value)
+
+    conv.register_structure_hook(M.Task | Mapping[str, Any] | None, _event_data)  # type: ignore[arg-type]
+
+    conv.register_unstructure_hook(datetime, lambda d: int(d.timestamp()))
+    conv.register_unstructure_hook(Decimal, _unstructure_decimal)
+    conv.register_unstructure_hook_func(
+        lambda tp: isinstance(tp, type) and issubclass(tp, M.TaskStatus), lambda s: s.value
+    )
+
+    def _model_hooks(cls: type[Any]) -> tuple[Callable[[Any, Any], Any], Callable[[Any], Any]]:
+        names = [a.name for a in attrs.fields(cls)]
+        has_extra = "extra" in names
+        known = frozenset(n for n in names if n != "extra")
+        overrides: dict[str, Any] = {"extra": override(omit=True)} if has_extra else {}
+        if cls is M.RealtimeSession:
+            # Realtime sessions speak ISO-8601 (NOTES: Conventions), unlike tasks.
+            iso = override(unstruct_hook=lambda d: None if d is None else d.isoformat().replace("+00:00", "Z"))
+            overrides.update({n: iso for n in ("expires_at", "created_at", "connected_at", "closed_at")})
+        base = make_dict_structure_fn(cls, conv, **overrides)
+        base_un = make_dict_unstructure_fn(cls, conv, **overrides)
+
+        def structure(value: Any, _: Any) -> Any:
+            if not isinstance(value, Mapping):
+                raise TypeError(f"{cls.__name__} must be an object, got {type(value).__name__}")
+            unknown = {k: v for k, v in value.items() if k not in known}
+            if unknown and strict:
+                raise ValueError(f"{cls.__name__} has undeclared fields: {sorted(unknown)}")
+            # ``null`` for an optional field means "not given": the default applies.
+            inst = base({k: v for k, v in value.items() if k in known and v is not None}, cls)
+            if has_extra and unknown:
+                object.__setattr__(inst, "extra", unknown)  # frozen: set once, while new
+            return inst
+
+        def unstructure(inst: Any) -> Any:
+            data = base_un(inst)
+            if has_extra:
+                data.update(inst.extra)
+            return data
+
+        return structure, unstructure
+
+    for cls in (
+        M.Workflow, M.Media, M.StoryboardShot, M.Storyboard, M.TaskOutput, M.TaskUsage, M.Task, M.ShotMedia,
+        M.File, M.UsageConcurrency, M.WorkflowUsage, M.RealtimeUsage, M.Usage, M.WebhookEndpoint,
+        M.WebhookEvent, M.RealtimeCredits, M.RealtimeSession, M.Deleted,
+    ):  # fmt: skip
+        s, u = _model_hooks(cls)
+        conv.register_structure_hook(cls, s)
+        conv.register_unstructure_hook(cls, u)
+    return conv
+
+
+converter = make_converter()
+"""The package's converter (lenient reading)."""
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Load JSON data into a model with the package's converter."""
+    return converter.structure(data, cls)
+
+
+def unstructure(model: Any) -> Any:
+    """Turn a model back into JSON-ready data."""
+    return converter.unstructure(model)

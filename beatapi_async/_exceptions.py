@@ -1,0 +1,223 @@
+"""The error tree of beatapi-async.
+
+Every error the public API raises is a ``BeatAPIError``::
+
+    BeatAPIError
+    ├── APIStatusError                 an HTTP error answer (status, code, message, request_id, ...)
+    │   ├── BadRequestError            400
+    │   ├── AuthenticationError        401 (and a missing API key, status None)
+    │   ├── InsufficientCreditsError   402
+    │   ├── PermissionDeniedError      403
+    │   ├── NotFoundError              404
+    │   ├── ConflictError              409 (e.g. idempotency_conflict)
+    │   ├── RateLimitError             429 rate_limit_exceeded
+    │   ├── ConcurrencyLimitError      429 user_concurrency_exceeded
+    │   ├── ServiceUnavailableError    503
+    │   └── InternalServerError        other 5xx
+    ├── APIConnectionError             the request or its answer was lost on the way
+    │   └── APITimeoutError            ... because a timeout ran out (also a TimeoutError)
+    ├── InvalidResponseError           a 2xx that is not JSON or has the wrong shape
+    ├── RequestValidationError         bad input caught before sending (also a ValueError)
+    ├── TaskFailedError                a waited-on task ended ``failed`` (``.task``)
+    ├── WaitTimeoutError               a wait's deadline passed (also a TimeoutError)
+    └── WebhookVerificationError       a webhook delivery failed verification
+
+``error_from_response`` is the one place that turns an HTTP answer into an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._models import Task
+
+
+class BeatAPIError(Exception):
+    """Base class of every error raised by beatapi-async."""
+
+    message: str
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class APIStatusError(BeatAPIError):
+    """BeatAPI answered with an HTTP error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None,
+        code: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        retryable: bool | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.retryable = retryable
+        self.details = details
+
+    def __str__(self) -> str:
+        head = " ".join(str(part) for part in (self.status, self.code) if part is not None)
+        text = f"{head}: {self.message}" if head else self.message
+        return f"{text} (request_id={self.request_id or 'none'})"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
+            f"message={self.message!r}, request_id={self.request_id!r})"
+        )
+
+
+class BadRequestError(APIStatusError):
+    """400: BeatAPI refused the request as invalid."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or inactive."""
+
+
+class InsufficientCreditsError(APIStatusError):
+    """402: the account's balance does not cover the task."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not do this (or an edge proxy refused the request)."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such task, shot, webhook endpoint or session."""
+
+
+class ConflictError(APIStatusError):
+    """409: e.g. an Idempotency-Key reused with another body."""
+
+
+class RateLimitError(APIStatusError):
+    """429 ``rate_limit_exceeded``: too many requests; wait ``retry_after`` seconds."""
+
+
+class ConcurrencyLimitError(APIStatusError):
+    """429 ``user_concurrency_exceeded``: the account runs as many tasks as it may."""
+
+
+class ServiceUnavailableError(APIStatusError):
+    """503: BeatAPI is briefly unavailable."""
+
+
+class InternalServerError(APIStatusError):
+    """A 5xx other than 503."""
+
+
+class APIConnectionError(BeatAPIError):
+    """The request or its answer was lost on the network.
+
+    ``sent`` is False when the request provably never reached the server (the
+    connection could not be made), so even an unkeyed billable POST may be re-sent.
+    """
+
+    def __init__(self, message: str = "Connection error.", *, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """A connect, read or total timeout of one request ran out."""
+
+    def __init__(self, message: str = "Request timed out.", *, sent: bool = True) -> None:
+        super().__init__(message, sent=sent)
+
+
+class InvalidResponseError(BeatAPIError):
+    """BeatAPI answered 2xx with a body that is not JSON or not of the expected shape."""
+
+    def __init__(self, message: str, *, status: int | None = None, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        return f"{self.status or ''} invalid_response: {self.message} (request_id={self.request_id or 'none'})".lstrip()
+
+
+class RequestValidationError(BeatAPIError, ValueError):
+    """Bad input, found before anything was sent. ``field`` and ``rule`` say what and why."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule
+
+
+class TaskFailedError(BeatAPIError):
+    """A waited-on task ended ``failed``. ``task`` is the final task as BeatAPI reported it."""
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        self.code = task.error_code
+        self.request_id = task.request_id
+        super().__init__(task.error_message or "The task failed.")
+
+    def __str__(self) -> str:
+        return (
+            f"task {self.task.id} failed: {self.code or 'unknown_error'}: {self.message} "
+            f"(request_id={self.request_id or 'none'})"
+        )
+
+
+class WaitTimeoutError(BeatAPIError, TimeoutError):
+    """A wait's deadline passed; the task keeps running at BeatAPI and can be waited on again."""
+
+    def __init__(self, task_id: str, *, last_task: Task | None, elapsed: float) -> None:
+        self.task_id = task_id
+        self.last_task = last_task
+        self.elapsed = elapsed
+        status = last_task.status if last_task is not None else "unknown"
+        super().__init__(
+            f"wait_timeout: task {task_id} still {status} after {elapsed:.1f}s; "
+            "it keeps running at BeatAPI and can be waited on again by id"
+        )
+
+
+class WebhookVerificationError(BeatAPIError):
+    """A webhook delivery failed verification; ``reason`` says why (never the secret)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid_signature: {reason}")
+        self.reason = reason
+
+
+_BY_STATUS: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitError,
+    503: ServiceUnavailableError,
+}
+
+
+def error_class(status: int, code: str | None) -> type[APIStatusError]:
+    """Return the error class for an HTTP status and BeatAPI error code."""
+    if status == 429 and code == "user_concurrency_exceeded":
+        return ConcurrencyLimitError
+    cls = _BY_STATUS.get(status)
+    if cls is not None:
+        return cls
+    if status >= 500:
+        return InternalServerError
+    return APIStatusError

@@ -1,0 +1,376 @@
+"""Declarations of BeatAPI's resources (responses) and the create requests.
+
+Response models are frozen, slotted attrs classes read leniently by the one
+converter in ``_convert``: unknown fields land in ``extra``, an unknown status is
+kept as a plain string, money is ``Decimal`` and times are aware UTC datetimes.
+Request models validate on construction (``_validate``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import attrs
+
+from . import _rules as R
+from . import _validate
+
+
+class TaskStatus(str, enum.Enum):
+    """A task's (or stage's, or shot's) status. Unknown values load as plain strings."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    STORYBOARD_READY = "storyboard_ready"
+    REQUIRES_ACTION = "requires_action"
+    EDITING = "editing"
+    COMPOSING = "composing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _extra() -> Any:
+    # Unknown fields from newer deployments, kept visible (never dropped).
+    return attrs.field(factory=dict, hash=False)
+
+
+def _secret_repr(value: str | None) -> str:
+    return "None" if value is None else "'<redacted>'"
+
+
+_model = attrs.frozen(kw_only=True)
+
+
+@_model
+class Workflow:
+    """A workflow that tasks can be created with (``music-video``, ``ecommerce-video``)."""
+
+    id: str
+    object: str = "workflow"
+    name: str | None = None
+    description: str | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@_model
+class Media:
+    """A hosted media file (a video)."""
+
+    url: str
+    type: str | None = None
+    mime_type: str | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@_model
+class StoryboardShot:
+    """One shot of a Music Video storyboard."""
+
+    id: str
+    index: int | None = None
+    status: TaskStatus | str | None = None
+    duration_seconds: int | None = None
+    prompt: str | None = None
+    lyric_text: str | None = None
+    media: Media | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@_model
+class Storyboard:
+    """A Music Video's storyboard."""
+
+    shots: tuple[StoryboardShot, ...] = ()
+    extra: Mapping[str, Any] = _extra()
+
+
+@_model
+class TaskOutput:
+    """What a succeeded task produced."""
+
+    media: tuple[Media, ...] = ()
+    r2_url: str | None = None  # deprecated by BeatAPI: read media[0].url
+    extra: Mapping[str, Any] = _extra()
+
+
+@_model
+class TaskUsage:
+    """A task's credits (or dollars on newer deployments)."""
+
+    credits_reserved: Decimal = Decimal(0)
+    credits_charged: Decimal = Decimal(0)
+    credits_settled: Decimal = Decimal(0)
+    credits_refunded: Decimal = Decimal(0)
+    billable_duration_seconds: int | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@_model
+class Task:
+    """A workflow task: created at once, finished minutes later."""
+
+    id: str
+    status: TaskStatus | str
+    object: str = "task"
+    workflow: str | None = None
+    stage: TaskStatus | str | None = None
+    storyboard: Storyboard | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    completed_at: datetime | None = None
+    output: TaskOutput | None = None
+    usage: TaskUsage | None = None
+    request_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    # Newer deployments (NOTES: Tasks): a poll cadence hint and a retry hint.
+    poll_after_seconds: float | None = None
+    retryable: bool | None = None
+    extra: Mapping[str, Any] = _extra()
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the task succeeded or failed."""
+        return self.status in R.TERMINAL_STATUSES
+
+    @property
+    def is_actionable(self) -> bool:
+        """True when the user must act (storyboard_ready, requires_action)."""
+        return self.status in R.ACTIONABLE_STATUSES
+
+    @property
+    def is_running(self) -> bool:
+        """True while the task counts toward the account's concurrency limit."""
+        return self.status in R.RUNNING_STATUSES
+
+    @property
+    def video_url(self) -> str | None:
+        """The final video's URL: ``output.media[0].url``, else the deprecated ``r2_url``."""
+        if self.output is None:
+            return None
+        if self.output.media:
+            return self.output.media[0].url
+        return self.output.r2_url
+
+
+@_model
+class ShotMedia:
+    """A storyboard shot's materialized video."""
+
+    shot_id: str
+    media: Media
+    object: str = "shot_media"
+    task_id: str | None = None
+    index: int | None = None
+    status: TaskStatus | str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    request_id: str | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@_model
+class File:
+    """An uploaded input file; ``url`` can be used as a workflow input."""
+
+    id: str
+    url: str
+    object: str = "file"
+    key: str | None = None
+    mime_type: str | None = None
+    size_bytes: int | None = None
+    purpose: str | None = None
+    audio_duration_seconds: float | None = None
+    audio_duration_source: str | None = None
+    created_at: datetime | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@_model
+class UsageConcurrency:
+    """The account's concurrency: its limit and the tasks running now (all processes)."""
+
+    limit: int
+    active: int = 0
+    extra: Mapping[str, Any] = _extra()
+
+
+@_model
+class WorkflowUsage:
+    """Usage totals of one workflow."""
+
+    workflow: str
+    tasks: int = 0
+    credits_settled: Decimal = Decimal(0)
+    extra: Mapping[str, Any] = _extra()
+
+
+@_model
+class RealtimeUsage:
+    """Usage totals of realtime sessions."""
+
+    sessions: int = 0
+    credits: Decimal = Decimal(0)
+    active: int = 0
+    extra: Mapping[str, Any] = _extra()
+
+
+@_model
+class Usage:
+    """The account's balance, totals and concurrency."""
+
+    concurrency: UsageConcurrency
+    object: str = "usage"
+    credit_balance: Decimal = Decimal(0)
+    total_tasks: int = 0
+    credits_settled: Decimal = Decimal(0)
+    credits_refunded: Decimal = Decimal(0)
+    by_workflow: tuple[WorkflowUsage, ...] = ()
+    realtime: RealtimeUsage | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@_model
+class WebhookEndpoint:
+    """A registered webhook endpoint. ``secret`` is full only in the create answer."""
+
+    id: str
+    object: str = "webhook_endpoint"
+    url: str | None = None
+    description: str | None = None
+    events: tuple[str, ...] = ()
+    status: str | None = None
+    secret: str | None = attrs.field(default=None, repr=_secret_repr)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@_model
+class WebhookEvent:
+    """A webhook delivery's body. ``data`` is a ``Task`` for task events."""
+
+    event: str
+    id: str | None = None
+    created_at: datetime | None = None
+    data: Task | Mapping[str, Any] | None = attrs.field(default=None, hash=False)
+    extra: Mapping[str, Any] = _extra()
+
+    @property
+    def task(self) -> Task | None:
+        """The task the event is about, if it is a task event."""
+        return self.data if isinstance(self.data, Task) else None
+
+
+@_model
+class RealtimeCredits:
+    """A realtime session's credits."""
+
+    reserved: Decimal = Decimal(0)
+    settled: Decimal = Decimal(0)
+    refunded: Decimal = Decimal(0)
+    extra: Mapping[str, Any] = _extra()
+
+
+@_model
+class RealtimeSession:
+    """A short-lived realtime browser session. ``client_secret`` only in the create answer."""
+
+    id: str
+    status: str
+    object: str = "realtime.session"
+    client_secret: str | None = attrs.field(default=None, repr=_secret_repr)
+    expires_at: datetime | None = None
+    max_duration_seconds: int | None = None
+    allowed_origins: tuple[str, ...] = ()
+    credits: RealtimeCredits | None = None
+    request_id: str | None = None
+    created_at: datetime | None = None
+    connected_at: datetime | None = None
+    closed_at: datetime | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@_model
+class Deleted:
+    """The answer to a delete."""
+
+    id: str
+    deleted: bool
+    extra: Mapping[str, Any] = _extra()
+
+
+# -- requests -----------------------------------------------------------------------
+
+
+def _seq(value: Any) -> Any:
+    # Lists become tuples (the request is frozen); anything else is left for the
+    # validator to name (a lone string must not turn into a tuple of characters).
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _body(request: Any) -> dict[str, Any]:
+    return {
+        a.name: list(v) if isinstance(v, tuple) else v
+        for a in attrs.fields(type(request))
+        if (v := getattr(request, a.name)) is not None
+    }
+
+
+@_model
+class MusicVideoRequest:
+    """A Music Video create: every field of ``POST /v1/music-video/tasks``. Validates on construction."""
+
+    workflow: ClassVar[str] = "music-video"
+
+    images: tuple[str, ...] = attrs.field(converter=_seq)
+    audio_url: str
+    prompt: str | None = None
+    language: str | None = None
+    lip_sync: bool | None = None
+    lip_ref_url: str | None = None
+    style: str | None = None
+    quality: str | None = None
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    add_subtitle: bool | None = None
+    subtitle_color: str | None = None
+    srt_url: str | None = None
+    duration: int | None = None
+    compose_mode: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _validate.check_music_video(_body(self))
+
+
+@_model
+class EcommerceVideoRequest:
+    """An Ecommerce Video create: every field of ``POST /v1/ecommerce-video/tasks``."""
+
+    workflow: ClassVar[str] = "ecommerce-video"
+
+    images: tuple[str, ...] = attrs.field(converter=_seq)
+    duration: int
+    prompt: str | None = None
+    aspect_ratio: str | None = None
+    language: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _validate.check_ecommerce_video(_body(self))
+
+
+TaskRequest = MusicVideoRequest | EcommerceVideoRequest
+
+
+def request_body(request: TaskRequest) -> dict[str, Any]:
+    """Return the JSON body of a create request: only the fields that were set."""
+    return _body(request)

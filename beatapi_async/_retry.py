@@ -1,0 +1,109 @@
+"""The one retry policy (BeatAPI's own guidance, NOTES: Retry guidance), built on tenacity.
+
+- Safe calls (GET, PATCH, DELETE, shot media, uploads) and billable POSTs that carry
+  an Idempotency-Key retry network errors, 429 ``rate_limit_exceeded``, 502/503/504.
+- A POST without a key is re-sent only when it provably never reached the server.
+- ``retryable`` in an error body overrides the status; 400/401/402/403/404/409 and
+  429 ``user_concurrency_exceeded`` (the gate's business) are never retried.
+- Waits are exponential with jitter, at least the server's Retry-After, and never
+  past the caller's deadline (an anyio cancel scope): then the error is raised at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import anyio
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
+
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    ConcurrencyLimitError,
+    InvalidResponseError,
+)
+
+T = TypeVar("T")
+logger = logging.getLogger("beatapi_async")
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+NEVER_RETRY_STATUSES = frozenset({400, 401, 402, 403, 404, 409})
+BACKOFF_BASE = 0.5
+BACKOFF_MAX = 8.0
+
+
+def should_retry(exc: BaseException, *, replayable: bool) -> bool:
+    """Decide whether ``exc`` may be retried; ``replayable``: safe or idempotency-keyed."""
+    if isinstance(exc, APIConnectionError):
+        return replayable or not exc.sent
+    if isinstance(exc, InvalidResponseError):
+        return replayable
+    if isinstance(exc, APIStatusError):
+        if isinstance(exc, ConcurrencyLimitError) or exc.status in NEVER_RETRY_STATUSES:
+            return False
+        if exc.retryable is not None:
+            return exc.retryable and (replayable or exc.status == 429)
+        if exc.status == 429:
+            return True  # rate limited: nothing was done, so even an unkeyed POST may go again
+        return replayable and exc.status in RETRY_STATUSES
+    return False
+
+
+def backoff(attempt: int, rng: Callable[[], float] = random.random) -> float:
+    """Exponential backoff with jitter for retry number ``attempt`` (1-based)."""
+    ceiling = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempt - 1))
+    return ceiling / 2 + rng() * ceiling / 2
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome is not None else None
+    delay = backoff(state.attempt_number)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        delay = max(delay, float(retry_after))
+    return delay
+
+
+async def call_with_retries(
+    send: Callable[[], Awaitable[T]],
+    *,
+    max_retries: int,
+    replayable: bool,
+    describe: str,
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+) -> T:
+    """Run ``send`` until it succeeds, may not be retried, or retries run out."""
+
+    def _stop(state: RetryCallState) -> bool:
+        if state.attempt_number > max_retries:
+            return True
+        deadline = anyio.current_effective_deadline()
+        # A wait that would outlast the caller's deadline is not worth starting.
+        return not math.isinf(deadline) and anyio.current_time() + (state.upcoming_sleep or 0) >= deadline
+
+    def _before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        logger.info(
+            "retrying %s in %.2fs (retry %d of %d) after %s",
+            describe, state.upcoming_sleep, state.attempt_number, max_retries, exc,
+        )
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(lambda e: should_retry(e, replayable=replayable)),
+        wait=_wait,
+        stop=_stop,
+        sleep=sleep,
+        before_sleep=_before_sleep,
+        reraise=True,
+    )
+    return await retrying(send)
+
+
+def monotonic() -> float:
+    """The clock retries and waits measure with."""
+    return time.monotonic()

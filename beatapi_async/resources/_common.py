@@ -1,0 +1,75 @@
+"""What several resources share: the client type, per-call options, task creation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+from .._config import NOT_GIVEN, NotGiven, Timeouts
+from .._exceptions import RequestValidationError
+from .._models import EcommerceVideoRequest, MusicVideoRequest, Task, TaskRequest, request_body
+
+if TYPE_CHECKING:
+    from .._client import AsyncBeatAPI
+
+R = TypeVar("R", MusicVideoRequest, EcommerceVideoRequest)
+TimeoutArg = Timeouts | float | None | NotGiven
+
+CREATE_PATHS = {
+    MusicVideoRequest: "/v1/music-video/tasks",
+    EcommerceVideoRequest: "/v1/ecommerce-video/tasks",
+}
+
+
+class Resource:
+    """Base of the resource classes: holds the client."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: AsyncBeatAPI) -> None:
+        self._client = client
+
+
+def new_idempotency_key() -> str:
+    """A fresh Idempotency-Key for one logical billable call, reused by its retries."""
+    return f"beatapi-async-{uuid.uuid4().hex}"
+
+
+def coerce_request(cls: type[R], request: R | Mapping[str, Any] | None, fields: Mapping[str, Any]) -> R:
+    """Build (and so validate) a request from a request object, a mapping, or keyword fields."""
+    if isinstance(request, cls):
+        if fields:
+            raise RequestValidationError(next(iter(fields)), f"pass either a {cls.__name__} or keyword fields, not both")
+        return request
+    if request is not None and not isinstance(request, Mapping):
+        raise RequestValidationError("request", f"must be a {cls.__name__}, a mapping of fields, or omitted")
+    merged = {**(request or {}), **fields}
+    known = {a.name for a in attrs.fields(cls)}
+    for name in merged:
+        if name not in known:
+            raise RequestValidationError(name, f"is not a field of {cls.__name__}")
+    for a in attrs.fields(cls):
+        if a.default is attrs.NOTHING and merged.get(a.name) is None:
+            raise RequestValidationError(a.name, "is required")
+    return cls(**merged)
+
+
+async def create_task(
+    client: AsyncBeatAPI,
+    request: TaskRequest,
+    *,
+    idempotency_key: str | None = None,
+    timeout: TimeoutArg = NOT_GIVEN,
+) -> Task:
+    """Create a task (one billable call: one Idempotency-Key, reused on every retry)."""
+    data = await client._request(
+        "POST",
+        CREATE_PATHS[type(request)],
+        json=request_body(request),
+        idempotency_key=idempotency_key or new_idempotency_key(),
+        timeout=timeout,
+    )
+    return client._load(data, Task)

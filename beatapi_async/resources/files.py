@@ -1,0 +1,156 @@
+"""``client.files``: upload local images, audio and subtitles; use the returned URL as an input."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import AsyncIterable
+from typing import IO, Any
+
+import aiohttp
+
+from .. import _rules
+from .._config import NOT_GIVEN
+from .._exceptions import RequestValidationError
+from .._models import File
+from .._validate import check_upload
+from ._common import Resource, TimeoutArg
+
+Uploadable = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | AsyncIterable[bytes]
+_CHUNK = 256 * 1024
+
+
+class _UploadBody:
+    """Makes a fresh multipart body per attempt (so retries re-send from the start).
+
+    A path is opened per attempt and streamed from disk with a Content-Length.
+    """
+
+    def __init__(self, source: str | bytes | IO[bytes], filename: str, mime_type: str, start: int = 0) -> None:
+        self._source, self._filename, self._mime, self._start = source, filename, mime_type, start
+        self._opened: list[IO[bytes]] = []
+
+    def __call__(self) -> aiohttp.FormData:
+        value: Any = self._source
+        if isinstance(self._source, str):
+            value = open(self._source, "rb")  # noqa: SIM115 - closed by release()
+            self._opened.append(value)
+        elif not isinstance(self._source, bytes):
+            self._source.seek(self._start)
+        form = aiohttp.FormData()
+        form.add_field("file", value, filename=self._filename, content_type=self._mime)
+        form.add_field("purpose", "input")
+        return form
+
+    def release(self) -> None:
+        while self._opened:
+            self._opened.pop().close()
+
+
+def _too_big(size: int) -> RequestValidationError:
+    return RequestValidationError("file", f"must be at most 50 MB (got more than {size} bytes)")
+
+
+class Files(Resource):
+    """``POST /v1/files``."""
+
+    async def upload(
+        self,
+        file: Uploadable,
+        *,
+        filename: str | None = None,
+        mime_type: str | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> File:
+        """Upload a path, bytes, a binary file object or an async byte iterator.
+
+        Bytes and streams need ``filename=`` (or ``mime_type=``) to tell the type.
+        The MIME type sent is BeatAPI's spelling (``.wav`` -> ``audio/wav``,
+        ``.srt`` -> ``application/x-subrip``), not Python's ``mimetypes`` guess.
+
+        Raises:
+            RequestValidationError: unsupported type, empty, or over 50 MB (nothing is sent).
+        """
+        spooled: IO[bytes] | None = None
+        try:
+            if isinstance(file, (str, os.PathLike)):
+                path = os.fspath(file)
+                if not os.path.isfile(path):
+                    raise RequestValidationError("file", f"no such file: {path!r}")
+                name = filename or os.path.basename(path)
+                size = os.path.getsize(path)
+                body = _UploadBody(path, name, check_upload(filename=name, mime_type=mime_type, size=size))
+            elif isinstance(file, (bytes, bytearray, memoryview)):
+                data = bytes(file)
+                mime = check_upload(filename=filename, mime_type=mime_type, size=len(data))
+                body = _UploadBody(data, filename or _default_name(mime), mime)
+            elif hasattr(file, "read"):
+                name = filename or _name_of(file)
+                check_upload(filename=name, mime_type=mime_type, size=None)
+                stream, start, size = _sized_stream(file)
+                mime = check_upload(filename=name, mime_type=mime_type, size=size)
+                body = _UploadBody(stream, name or _default_name(mime), mime, start)
+            elif isinstance(file, AsyncIterable):
+                check_upload(filename=filename, mime_type=mime_type, size=None)
+                spooled = await _spool(file)
+                size = spooled.tell()
+                mime = check_upload(filename=filename, mime_type=mime_type, size=size)
+                body = _UploadBody(spooled, filename or _default_name(mime), mime)
+            else:
+                raise RequestValidationError(
+                    "file", "must be a path, bytes, a binary file object or an async iterator of bytes"
+                )
+            # Uploads are not billed: a retry at worst stores a second copy.
+            data_out = await self._client._request(
+                "POST", "/v1/files", body_factory=body, replayable=True, timeout=timeout
+            )
+            return self._client._load(data_out, File)
+        finally:
+            if spooled is not None:
+                spooled.close()
+
+
+def _default_name(mime: str) -> str:
+    ext = next(e for e, m in _rules.MIME_BY_EXTENSION.items() if m == mime)
+    return f"upload{ext}"
+
+
+def _name_of(file: Any) -> str | None:
+    name = getattr(file, "name", None)
+    return os.path.basename(name) if isinstance(name, str) and name else None
+
+
+def _sized_stream(file: Any) -> tuple[IO[bytes], int, int]:
+    """Return a stream, its start offset and the bytes to send, reading it into memory only if unseekable."""
+    probe = file.read(0)
+    if not isinstance(probe, bytes):
+        raise RequestValidationError("file", "open the file in binary mode ('rb')")
+    try:
+        if file.seekable():
+            start = file.tell()
+            end = file.seek(0, io.SEEK_END)
+            file.seek(start)
+            return file, start, end - start
+    except (OSError, AttributeError, ValueError):
+        pass
+    data = file.read(_rules.MAX_UPLOAD_BYTES + 1)
+    if len(data) > _rules.MAX_UPLOAD_BYTES:
+        raise _too_big(_rules.MAX_UPLOAD_BYTES)
+    return io.BytesIO(data), 0, len(data)
+
+
+async def _spool(chunks: AsyncIterable[bytes]) -> IO[bytes]:
+    """Copy an async byte stream to a temporary file, so it can be sent with a Content-Length."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the caller
+    try:
+        async for chunk in chunks:
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise RequestValidationError("file", "an async iterator must yield bytes")
+            spool.write(chunk)
+            if spool.tell() > _rules.MAX_UPLOAD_BYTES:
+                raise _too_big(_rules.MAX_UPLOAD_BYTES)
+    except BaseException:
+        spool.close()
+        raise
+    return spool

@@ -1,0 +1,55 @@
+"""``client.realtime``: short-lived browser sessions (give the browser only ``client_secret``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from .._config import NOT_GIVEN
+from .._models import RealtimeSession
+from .._validate import check_realtime_session, path_id
+from ._common import Resource, TimeoutArg, new_idempotency_key
+
+
+class Realtime(Resource):
+    """``/v1/realtime/sessions``."""
+
+    async def create_session(
+        self,
+        *,
+        max_duration_seconds: int,
+        allowed_origins: Sequence[str],
+        metadata: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> RealtimeSession:
+        """Create a session (billed; one Idempotency-Key per call, reused on retries).
+
+        If your code fails after this returns, close the session: one that never went
+        active is refunded.
+        """
+        body = {
+            "max_duration_seconds": max_duration_seconds,
+            "allowed_origins": list(allowed_origins) if not isinstance(allowed_origins, str) else allowed_origins,
+            "metadata": dict(metadata) if isinstance(metadata, Mapping) else metadata,
+        }
+        check_realtime_session(body)
+        data = await self._client._request(
+            "POST",
+            "/v1/realtime/sessions",
+            json={k: v for k, v in body.items() if v is not None},
+            idempotency_key=idempotency_key or new_idempotency_key(),
+            timeout=timeout,
+        )
+        return self._client._load(data, RealtimeSession)
+
+    async def get_session(self, session_id: str, *, timeout: TimeoutArg = NOT_GIVEN) -> RealtimeSession:
+        """Get a session."""
+        path = f"/v1/realtime/sessions/{path_id('session_id', session_id)}"
+        data = await self._client._request("GET", path, timeout=timeout)
+        return self._client._load(data, RealtimeSession)
+
+    async def close_session(self, session_id: str, *, timeout: TimeoutArg = NOT_GIVEN) -> RealtimeSession:
+        """Close a session (idempotent; releases capacity, refunds one that never went active)."""
+        path = f"/v1/realtime/sessions/{path_id('session_id', session_id)}"
+        data = await self._client._request("DELETE", path, timeout=timeout)
+        return self._client._load(data, RealtimeSession)
