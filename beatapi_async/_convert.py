@@ -112,6 +112,10 @@ def _is_status(tp: Any) -> bool:
     return _is_union(tp) and M.TaskStatus in get_args(tp) and str in get_args(tp)
 
 
+def _is_mapping(tp: Any) -> bool:
+    return bool(tp is Mapping or get_origin(tp) is Mapping)
+
+
 def _is_var_tuple(tp: Any) -> bool:
     args = get_args(tp)
     return get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis
@@ -135,9 +139,7 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
     ):
         conv.register_structure_hook(tp, fn)
     conv.register_structure_hook_func(_is_status, _parse_status)
-    conv.register_structure_hook_func(
-        lambda tp: get_origin(tp) is Mapping or tp is Mapping, _parse_mapping
-    )
+    conv.register_structure_hook_func(_is_mapping, _parse_mapping)
 
     def _optional_status(tp: Any) -> bool:
         args = get_args(tp)
@@ -167,7 +169,7 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
             return conv.structure(value, M.Task)
         return _parse_mapping(value)
 
-    conv.register_structure_hook(M.Task | Mapping[str, Any] | None, _event_data)  # type: ignore[arg-type]
+    conv.register_structure_hook(M.Task | Mapping[str, Any] | None, _event_data)
 
     conv.register_unstructure_hook(datetime, lambda d: int(d.timestamp()))
     conv.register_unstructure_hook(Decimal, _unstructure_decimal)

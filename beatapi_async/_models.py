@@ -45,10 +45,9 @@ def _secret_repr(value: str | None) -> str:
     return "None" if value is None else "'<redacted>'"
 
 
-_model = attrs.frozen(kw_only=True)
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class Workflow:
     """A workflow that tasks can be created with (``music-video``, ``ecommerce-video``)."""
 
@@ -59,7 +58,7 @@ class Workflow:
     extra: Mapping[str, Any] = _extra()
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class Media:
     """A hosted media file (a video)."""
 
@@ -69,7 +68,7 @@ class Media:
     extra: Mapping[str, Any] = _extra()
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class StoryboardShot:
     """One shot of a Music Video storyboard."""
 
@@ -85,7 +84,7 @@ class StoryboardShot:
     extra: Mapping[str, Any] = _extra()
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class Storyboard:
     """A Music Video's storyboard."""
 
@@ -93,7 +92,7 @@ class Storyboard:
     extra: Mapping[str, Any] = _extra()
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class TaskOutput:
     """What a succeeded task produced."""
 
@@ -102,7 +101,7 @@ class TaskOutput:
     extra: Mapping[str, Any] = _extra()
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class TaskUsage:
     """A task's credits (or dollars on newer deployments)."""
 
@@ -114,7 +113,7 @@ class TaskUsage:
     extra: Mapping[str, Any] = _extra()
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class Task:
     """A workflow task: created at once, finished minutes later."""
 
@@ -162,7 +161,7 @@ class Task:
         return self.output.r2_url
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class ShotMedia:
     """A storyboard shot's materialized video."""
 
@@ -178,7 +177,7 @@ class ShotMedia:
     extra: Mapping[str, Any] = _extra()
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class File:
     """An uploaded input file; ``url`` can be used as a workflow input."""
 
@@ -195,7 +194,7 @@ class File:
     extra: Mapping[str, Any] = _extra()
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class UsageConcurrency:
     """The account's concurrency: its limit and the tasks running now (all processes)."""
 
@@ -204,7 +203,7 @@ class UsageConcurrency:
     extra: Mapping[str, Any] = _extra()
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class WorkflowUsage:
     """Usage totals of one workflow."""
 
@@ -214,7 +213,7 @@ class WorkflowUsage:
     extra: Mapping[str, Any] = _extra()
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class RealtimeUsage:
     """Usage totals of realtime sessions."""
 
@@ -224,7 +223,7 @@ class RealtimeUsage:
     extra: Mapping[str, Any] = _extra()
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class Usage:
     """The account's balance, totals and concurrency."""
 
@@ -239,7 +238,7 @@ class Usage:
     extra: Mapping[str, Any] = _extra()
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class WebhookEndpoint:
     """A registered webhook endpoint. ``secret`` is full only in the create answer."""
 
@@ -255,7 +254,7 @@ class WebhookEndpoint:
     extra: Mapping[str, Any] = _extra()
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class WebhookEvent:
     """A webhook delivery's body. ``data`` is a ``Task`` for task events."""
 
@@ -271,7 +270,7 @@ class WebhookEvent:
         return self.data if isinstance(self.data, Task) else None
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class RealtimeCredits:
     """A realtime session's credits."""
 
@@ -281,7 +280,7 @@ class RealtimeCredits:
     extra: Mapping[str, Any] = _extra()
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class RealtimeSession:
     """A short-lived realtime browser session. ``client_secret`` only in the create answer."""
 
@@ -300,7 +299,7 @@ class RealtimeSession:
     extra: Mapping[str, Any] = _extra()
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class Deleted:
     """The answer to a delete."""
 
@@ -326,7 +325,7 @@ def _body(request: Any) -> dict[str, Any]:
     }
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class MusicVideoRequest:
     """A Music Video create: every field of ``POST /v1/music-video/tasks``. Validates on construction."""
 
@@ -352,7 +351,7 @@ class MusicVideoRequest:
         _validate.check_music_video(_body(self))
 
 
-@_model
+@attrs.frozen(kw_only=True)
 class EcommerceVideoRequest:
     """An Ecommerce Video create: every field of ``POST /v1/ecommerce-video/tasks``."""
 

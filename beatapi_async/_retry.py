@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -56,16 +55,15 @@ def should_retry(exc: BaseException, *, replayable: bool) -> bool:
 
 def backoff(attempt: int, rng: Callable[[], float] = random.random) -> float:
     """Exponential backoff with jitter for retry number ``attempt`` (1-based)."""
-    ceiling = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempt - 1))
+    ceiling = min(BACKOFF_MAX, BACKOFF_BASE * 2.0 ** (attempt - 1))
     return ceiling / 2 + rng() * ceiling / 2
 
 
 def _wait(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome is not None else None
     delay = backoff(state.attempt_number)
-    retry_after = getattr(exc, "retry_after", None)
-    if retry_after is not None:
-        delay = max(delay, float(retry_after))
+    if isinstance(exc, APIStatusError) and exc.retry_after is not None:
+        delay = max(delay, exc.retry_after)
     return delay
 
 
@@ -102,8 +100,3 @@ async def call_with_retries(
         reraise=True,
     )
     return await retrying(send)
-
-
-def monotonic() -> float:
-    """The clock retries and waits measure with."""
-    return time.monotonic()

@@ -42,7 +42,8 @@ def coerce_request(cls: type[R], request: R | Mapping[str, Any] | None, fields: 
     """Build (and so validate) a request from a request object, a mapping, or keyword fields."""
     if isinstance(request, cls):
         if fields:
-            raise RequestValidationError(next(iter(fields)), f"pass either a {cls.__name__} or keyword fields, not both")
+            name = next(iter(fields))
+            raise RequestValidationError(name, f"pass either a {cls.__name__} or keyword fields, not both")
         return request
     if request is not None and not isinstance(request, Mapping):
         raise RequestValidationError("request", f"must be a {cls.__name__}, a mapping of fields, or omitted")

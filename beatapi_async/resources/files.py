@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tempfile
 from collections.abc import AsyncIterable
 from typing import IO, Any
 
 import aiohttp
+import anyio
 
 from .. import _rules
 from .._config import NOT_GIVEN
@@ -76,21 +78,25 @@ class Files(Resource):
         try:
             if isinstance(file, (str, os.PathLike)):
                 path = os.fspath(file)
-                if not os.path.isfile(path):
+                try:
+                    info = await anyio.Path(path).stat()
+                except OSError:
+                    info = None
+                if info is None or not stat.S_ISREG(info.st_mode):
                     raise RequestValidationError("file", f"no such file: {path!r}")
                 name = filename or os.path.basename(path)
-                size = os.path.getsize(path)
+                size = info.st_size
                 body = _UploadBody(path, name, check_upload(filename=name, mime_type=mime_type, size=size))
             elif isinstance(file, (bytes, bytearray, memoryview)):
                 data = bytes(file)
                 mime = check_upload(filename=filename, mime_type=mime_type, size=len(data))
                 body = _UploadBody(data, filename or _default_name(mime), mime)
             elif hasattr(file, "read"):
-                name = filename or _name_of(file)
-                check_upload(filename=name, mime_type=mime_type, size=None)
+                given = filename or _name_of(file)
+                check_upload(filename=given, mime_type=mime_type, size=None)
                 stream, start, size = _sized_stream(file)
-                mime = check_upload(filename=name, mime_type=mime_type, size=size)
-                body = _UploadBody(stream, name or _default_name(mime), mime, start)
+                mime = check_upload(filename=given, mime_type=mime_type, size=size)
+                body = _UploadBody(stream, given or _default_name(mime), mime, start)
             elif isinstance(file, AsyncIterable):
                 check_upload(filename=filename, mime_type=mime_type, size=None)
                 spooled = await _spool(file)
