@@ -49,8 +49,13 @@ class LocalGate:
         # While requests wait and nothing of ours frees a slot, re-read usage this often:
         # slots held by other processes free up without telling us.
         self._refresh_interval = refresh_interval or max(client.poll_policy.interval, 0.01)
+        # A lower count of others' slots is believed once it has lasted this long: longer
+        # than it takes us to see one of our tasks end (its poll cadence).
+        self._settle = max(self._refresh_interval, 2 * client.poll_policy.max_interval)
         self._capacity: int | None = None
         self._limit: int | None = None
+        self._others: int | None = None
+        self._lower_since: float | None = None
         self._held = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._lock: asyncio.Lock | None = None
@@ -116,22 +121,33 @@ class LocalGate:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            if time.monotonic() - self._last_refresh < self._refresh_interval / 2 and self._capacity is not None:
+            now = time.monotonic()
+            if now - self._last_refresh < self._refresh_interval / 2 and self._capacity is not None:
                 return  # another waiter just did
             usage = await self._client.usage.get()
-            self._last_refresh = time.monotonic()
-            limit, active = usage.concurrency.limit, usage.concurrency.active
+            self._last_refresh = now = time.monotonic()
+            self._limit = usage.concurrency.limit
             # ``active`` counts the whole account; what we hold is ours, the rest is others'.
-            others = max(0, active - self._held)
-            self._limit = limit
-            self._capacity = max(0, limit - others)
+            estimate = max(0, usage.concurrency.active - self._held)
+            if self._others is None or estimate >= self._others:
+                self._others, self._lower_since = estimate, None
+            elif self._lower_since is None:
+                # Lower than before: maybe others freed slots, maybe a create of ours is not
+                # counted yet or a task of ours ended unseen. Believe it only when it lasts.
+                self._lower_since = now
+            elif now - self._lower_since >= self._settle or self._held == 0:
+                self._others, self._lower_since = estimate, None
+            self._capacity = max(0, self._limit - self._others)
         if self._free():
             self._wake()
 
     async def rejected(self, retry_after: float | None) -> None:
         self.rejections += 1
-        # Someone else took the slot: assume we can hold no more than now until usage says otherwise.
-        self._capacity = min(self._capacity if self._capacity is not None else self._held, self._held)
+        # Someone else took the slot: we can hold no more than now until usage says otherwise.
+        limit = self._limit if self._limit is not None else self._held
+        self._others = max(self._others or 0, limit - self._held)
+        self._capacity = max(0, limit - self._others)
+        self._lower_since = None
         # Re-read usage at the next wait (or once BeatAPI's Retry-After has passed).
         delay = 0.0 if retry_after is None else retry_after
         self._last_refresh = time.monotonic() + delay - self._refresh_interval

@@ -251,3 +251,14 @@ async def test_closing_the_client_ends_waits_and_leaks_no_task(transport):
     gc.collect()
     names = {t.get_name() for t in asyncio.all_tasks()}
     assert "beatapi-async-poller" not in names
+
+
+async def test_ten_thousand_waiters_share_one_poller_within_the_budget(transport):
+    policy = PollPolicy(interval=0.001, max_interval=0.002, budget_per_minute=1200, burst=3)  # 20 per second
+    for i in range(10_000):
+        transport.script(f"task_{i}", "processing")
+    async with AsyncBeatAPI("sk_test_10k", base_url="http://127.0.0.1:9", poll=policy, transport=transport) as c:
+        with anyio.move_on_after(0.5):
+            await asyncio.gather(*(c.wait_for_task(f"task_{i}", timeout=None) for i in range(10_000)))
+        assert c._poller().watched == 0
+    assert len(transport.polls) <= 20 * 0.5 + 3 + 1
