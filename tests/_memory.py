@@ -59,7 +59,8 @@ class MemoryTransport:
             step = steps[min(n, len(steps) - 1)]
             if isinstance(step, Response):
                 return step
-            extra = {"poll_after_seconds": self.hint} if self.hint is not None and step not in ("succeeded", "failed") else {}
+            running = step not in ("succeeded", "failed")
+            extra = {"poll_after_seconds": self.hint} if self.hint is not None and running else {}
             if step == "failed":
                 extra.update(error_code="processing_failed", error_message="No usable video output was produced.")
             if step == "succeeded":
@@ -81,7 +82,8 @@ class MemoryTransport:
 
 
 def ok(data: Any, status: int = 200) -> Response:
-    return Response(status=status, headers={"content-type": "application/json"}, body=json.dumps({"data": data}).encode())
+    body = json.dumps({"data": data}).encode()
+    return Response(status=status, headers={"content-type": "application/json"}, body=body)
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> Response:

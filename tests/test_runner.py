@@ -108,7 +108,7 @@ async def test_first_failure_raises_and_cancels_the_rest(fake, client):
 
 
 async def test_as_completed_yields_in_completion_order(fake, client):
-    fake.durations  # the defaults: every ecommerce task takes as long
+    # the default durations: a music video renders longer than an ecommerce video
     fast = ec(0)
     slow = MusicVideoRequest(images=["https://cdn.example.com/s.png"], audio_url="https://cdn.example.com/a.mp3")
     order = [t.workflow async for t in client.as_completed([slow, fast])]

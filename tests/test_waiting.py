@@ -127,7 +127,7 @@ async def test_retry_after_pauses_the_whole_poller(client, transport):
     started = time.monotonic()
     await client.wait_for_task("task_r", timeout=5)
     assert time.monotonic() - started >= 0.19
-    gaps = [b - a for (a, _), (b, _) in zip(transport.polls, transport.polls[1:])]
+    gaps = [b - a for (a, _), (b, _) in zip(transport.polls, transport.polls[1:], strict=False)]
     assert gaps and gaps[0] >= 0.19
 
 
@@ -189,7 +189,7 @@ async def test_server_hint_sets_the_cadence(transport):
     transport.script("task_h", "processing", "processing", "processing", "succeeded")
     async with AsyncBeatAPI("sk_test_h", base_url="http://127.0.0.1:9", poll=policy, transport=transport) as c:
         await c.wait_for_task("task_h")
-    gaps = [b - a for (a, _), (b, _) in zip(transport.polls, transport.polls[1:])]
+    gaps = [b - a for (a, _), (b, _) in zip(transport.polls, transport.polls[1:], strict=False)]
     assert len(gaps) == 3 and min(gaps) >= 0.045
 
 
