@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,7 +16,7 @@ import aiohttp
 
 from . import _convert, _protocol, _validate
 from ._config import ENV_API_KEY, ENV_LOG, NOT_GIVEN, NotGiven, PollPolicy, Timeouts, load_config, to_timeouts
-from ._exceptions import AuthenticationError, BeatAPIError, InvalidResponseError
+from ._exceptions import APIStatusError, AuthenticationError, BeatAPIError, InvalidResponseError
 from ._retry import call_with_retries
 from ._transport import AiohttpTransport, Transport
 from .resources import (
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 logger = logging.getLogger("beatapi_async")
+_NO_TIMEOUTS = Timeouts(connect=None, read=None, total=None)
 
 
 class _RedactingFilter(logging.Filter):
@@ -76,6 +77,8 @@ class AsyncBeatAPI:
         session: an ``aiohttp.ClientSession`` of yours, used and never closed.
         user_agent: appended to the SDK's User-Agent.
         transport: a ``Transport`` to send through instead of aiohttp (test doubles).
+        retry_sleep: the coroutine retries wait with (default ``anyio.sleep``); tests
+            pass a fast one so backoff and Retry-After cost no real time.
     """
 
     def __init__(
@@ -89,10 +92,11 @@ class AsyncBeatAPI:
         session: aiohttp.ClientSession | None = None,
         user_agent: str | None = None,
         transport: Transport | None = None,
+        retry_sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self._config = load_config(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, poll=poll,
-            user_agent=user_agent,
+            user_agent=user_agent, retry_sleep=retry_sleep,
         )  # fmt: skip
         _configure_logging_from_env()
         _validate.trust_origin(self._config.base_url)
@@ -185,6 +189,9 @@ class AsyncBeatAPI:
         max_retries: int | None = None,
     ) -> Any:
         """Send one logical call (with retries) and return the ``data`` of its answer."""
+        if self._closed:
+            # Sending would quietly open a new session that nothing ever closes.
+            raise BeatAPIError("client_closed: this AsyncBeatAPI was closed; create a new one")
         headers = self._headers(auth)
         body = None
         if json is not None:
@@ -203,7 +210,12 @@ class AsyncBeatAPI:
             body=body,
             body_factory=body_factory,
         )
-        timeouts = self._config.timeout if timeout is NOT_GIVEN else to_timeouts(timeout)
+        if timeout is NOT_GIVEN:
+            timeouts = self._config.timeout
+        elif timeout is None:  # the sentinel keeps None free to mean "no limit" for this call
+            timeouts = _NO_TIMEOUTS
+        else:
+            timeouts = to_timeouts(timeout)
         if replayable is None:
             replayable = method != "POST" or idempotency_key is not None
         describe = f"{method} {path}"
@@ -218,24 +230,34 @@ class AsyncBeatAPI:
             except BeatAPIError as exc:
                 logger.info("%s failed (attempt %d): %s", describe, attempt, exc)
                 raise
-            if logger.isEnabledFor(logging.INFO):
-                logger.info(
-                    "%s -> %d request_id=%s attempt=%d %.1fms", describe, response.status,
-                    _protocol.request_id_of(response.headers), attempt, (time.perf_counter() - started) * 1000,
-                )  # fmt: skip
-            return _protocol.decode_data(response, secrets=self._secrets)
+            elapsed = (time.perf_counter() - started) * 1000
+            try:
+                data = _protocol.decode_data(response, secrets=self._secrets)
+            except APIStatusError as exc:
+                # The error body's request id and code say more than the headers.
+                logger.info("%s -> %d %s request_id=%s attempt=%d %.1fms", describe, response.status, exc.code,
+                            exc.request_id, attempt, elapsed)  # fmt: skip
+                raise
+            # Every answer at DEBUG; failures and retries (above, and in _retry) at INFO.
+            logger.debug("%s -> %d request_id=%s attempt=%d %.1fms", describe, response.status,
+                         _protocol.request_id_of(response.headers), attempt, elapsed)  # fmt: skip
+            return data
 
         retries = self._config.max_retries if max_retries is None else max_retries
         if retries == 0:
             return await send_once()
-        return await call_with_retries(send_once, max_retries=retries, replayable=replayable, describe=describe)
+        return await call_with_retries(
+            send_once, max_retries=retries, replayable=replayable, describe=describe, sleep=self._config.retry_sleep
+        )
 
     def _load(self, data: Any, cls: type[T]) -> T:
         """Load ``data`` into a model; a wrong shape becomes ``InvalidResponseError``."""
         try:
             return _convert.converter.structure(data, cls)
         except Exception as exc:  # cattrs raises many kinds; all mean "wrong shape"
-            raise InvalidResponseError(f"{cls.__name__} has the wrong shape: {_describe(exc)}") from None
+            # The description may quote a value the server sent back: redact it.
+            what = _protocol.redact(_describe(exc), *self._secrets)
+            raise InvalidResponseError(f"{cls.__name__} has the wrong shape: {what}") from None
 
     def _load_list(self, data: Any, cls: type[T]) -> list[T]:
         return [self._load(item, cls) for item in _protocol.unwrap_list(data)]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import enum
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
+import anyio
 import attrs
 
 from ._exceptions import RequestValidationError
@@ -102,6 +104,8 @@ class ClientConfig:
     max_retries: int
     poll: PollPolicy
     user_agent: str
+    # How retries wait between attempts; tests pass a fast or recording coroutine.
+    retry_sleep: Callable[[float], Awaitable[None]] = anyio.sleep
 
 
 def load_config(
@@ -112,6 +116,7 @@ def load_config(
     max_retries: int,
     poll: PollPolicy | None,
     user_agent: str | None,
+    retry_sleep: Callable[[float], Awaitable[None]] | None = None,
     environ: Any = None,
 ) -> ClientConfig:
     """Resolve arguments and ``BEATAPI_*`` variables into one ``ClientConfig``."""
@@ -119,8 +124,15 @@ def load_config(
     key = api_key if api_key is not None else env.get(ENV_API_KEY) or None
     if key is not None and (not isinstance(key, str) or not key.strip()):
         raise RequestValidationError("api_key", "must be a non-empty string")
+    if key is not None and not key.strip().isprintable():
+        # A line break would split the Authorization header (aiohttp refuses it mid-request).
+        raise RequestValidationError("api_key", "must not contain line breaks or control characters")
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise RequestValidationError("max_retries", "must be a whole number >= 0")
+    if poll is not None and not isinstance(poll, PollPolicy):
+        raise RequestValidationError("poll", "must be a PollPolicy(...) or None")
+    if user_agent is not None and (not isinstance(user_agent, str) or not user_agent.isprintable()):
+        raise RequestValidationError("user_agent", "must be a string without line breaks or control characters")
     ua = USER_AGENT if not user_agent else f"{USER_AGENT} {user_agent}"
     return ClientConfig(
         api_key=key.strip() if key else None,
@@ -129,6 +141,7 @@ def load_config(
         max_retries=max_retries,
         poll=poll if poll is not None else PollPolicy(),
         user_agent=ua,
+        retry_sleep=retry_sleep if retry_sleep is not None else anyio.sleep,
     )
 
 

@@ -7,6 +7,7 @@ mean (envelopes, error mapping, Retry-After, redaction).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 
 import attrs
 
-from ._exceptions import APIStatusError, InvalidResponseError, error_class
+from ._exceptions import APIStatusError, InvalidResponseError, RequestValidationError, error_class
 
 JSON_TYPE = "application/json"
 
@@ -82,8 +83,11 @@ def build_url(base_url: str, path: str, params: Mapping[str, Any] | None = None)
 
 
 def encode_json(body: Any) -> bytes:
-    """Encode a request body as compact UTF-8 JSON."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    """Encode a request body as compact UTF-8 JSON; text that is not valid Unicode is refused."""
+    try:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate, e.g. from a badly decoded file name
+        raise RequestValidationError("body", "text must be valid Unicode (it contains a lone surrogate)") from None
 
 
 def request_id_of(headers: Mapping[str, str]) -> str | None:
@@ -94,13 +98,15 @@ def request_id_of(headers: Mapping[str, str]) -> str | None:
 def parse_retry_after(headers: Mapping[str, str], body_value: Any = None) -> float | None:
     """Seconds to wait from ``retry_after_seconds`` or ``Retry-After`` (seconds or an HTTP date)."""
     candidates: list[float] = []
-    if isinstance(body_value, (int, float)) and not isinstance(body_value, bool) and body_value >= 0:
+    if isinstance(body_value, (int, float)) and not isinstance(body_value, bool) and 0 <= body_value < math.inf:
         candidates.append(float(body_value))
     raw = headers.get("retry-after")
     if raw:
         raw = raw.strip()
         try:
-            candidates.append(max(0.0, float(raw)))
+            seconds = float(raw)
+            if math.isfinite(seconds):  # "inf" or "nan" would mean waiting forever or not at all
+                candidates.append(max(0.0, seconds))
         except ValueError:
             try:
                 when = parsedate_to_datetime(raw)

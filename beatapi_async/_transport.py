@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 import aiohttp
 
 from ._config import Timeouts
-from ._exceptions import APIConnectionError, APITimeoutError
+from ._exceptions import APIConnectionError, APITimeoutError, BeatAPIError
 from ._protocol import Request, Response
 
 
@@ -52,6 +52,8 @@ class AiohttpTransport:
 
     async def send(self, request: Request, *, timeout: Timeouts) -> Response:
         session = self._get_session()
+        if session.closed:  # only a caller's session can be closed here; aiohttp would raise RuntimeError
+            raise BeatAPIError("session_closed: the aiohttp.ClientSession given to AsyncBeatAPI is closed")
         data = request.body_factory() if request.body_factory is not None else request.body
         try:
             async with session.request(

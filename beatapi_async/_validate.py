@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -17,6 +18,7 @@ from . import _rules as R
 from ._exceptions import RequestValidationError
 
 _COLOUR = re.compile(R.SUBTITLE_COLOR_PATTERN)
+_NUMERIC_HOST = re.compile(r"(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}")
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 
 # Origins (scheme://host:port) of the base URLs of clients in this process: URLs on
@@ -50,24 +52,35 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme.lower()}://{netloc}"
 
 
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    # Legacy IPv4 spellings that resolvers still accept: 127.1, 0x7f.0.0.1, 017700000001.
+    if _NUMERIC_HOST.fullmatch(host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
 def is_loopback_host(host: str) -> bool:
     """Return True for ``localhost`` and loopback IP literals."""
-    host = host.strip("[]").lower()
+    host = host.strip("[]").lower().rstrip(".")  # "localhost." is localhost
     if host in _LOCAL_NAMES or host.endswith(".localhost"):
         return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    ip = _ip(host)
+    return ip is not None and ip.is_loopback
 
 
 def _is_private_host(host: str) -> bool:
-    host = host.strip("[]").lower()
+    host = host.strip("[]").lower().rstrip(".")
     if is_loopback_host(host) or host.endswith((".local", ".internal")) or ("." not in host and ":" not in host):
         return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
+    ip = _ip(host)
+    if ip is None:
         return False
     return not ip.is_global or ip.is_multicast
 
@@ -361,6 +374,10 @@ def _extension(filename: str) -> str:
 def check_upload(*, filename: str | None, mime_type: str | None, size: int | None) -> str:
     """Check an upload and return the MIME type to send (the BeatAPI spelling)."""
     kinds = ", ".join(e.lstrip(".") for e in R.MIME_BY_EXTENSION)
+    if filename is not None and not isinstance(filename, str):
+        raise _fail("filename", "must be a string such as 'song.mp3'")
+    if mime_type is not None and not isinstance(mime_type, str):
+        raise _fail("mime_type", "must be a string such as 'audio/mpeg'")
     resolved: str | None = None
     if mime_type:
         mime = mime_type.split(";")[0].strip().lower()
@@ -388,4 +405,7 @@ def path_id(field: str, value: Any) -> str:
     """Return an id percent-encoded for a URL path; an empty id is an error."""
     if not isinstance(value, str) or not value.strip():
         raise _fail(field, "must be a non-empty id string")
-    return quote(value, safe="")
+    try:
+        return quote(value, safe="")
+    except UnicodeEncodeError:
+        raise _fail(field, "must be valid Unicode text") from None

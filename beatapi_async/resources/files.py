@@ -23,23 +23,79 @@ Uploadable = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 _CHUNK = 256 * 1024
 
 
+class _Borrowed(io.RawIOBase):
+    """A read-only, nameless view of a file, for aiohttp to send and close.
+
+    aiohttp closes a file payload once sent; closing this view leaves the real file
+    open, so the caller keeps their file and a retry can re-send it. ``fileno`` lets
+    aiohttp size the part (a Content-Length, not a chunked upload). Having no
+    ``name``, it leaves the part's file name to us (aiohttp would read the path's).
+    """
+
+    def __init__(self, file: IO[bytes]) -> None:
+        super().__init__()
+        self._file = file
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._file.read(size)
+
+    def readinto(self, buffer: Any, /) -> int:
+        data = self._file.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+
+def _has_fileno(file: IO[bytes]) -> bool:
+    try:
+        file.fileno()
+    except (OSError, AttributeError, ValueError):
+        return False
+    return True
+
+
 class _UploadBody:
     """Makes a fresh multipart body per attempt (so retries re-send from the start).
 
-    A path is opened per attempt and streamed from disk with a Content-Length.
+    A path is opened per attempt and streamed from disk with a Content-Length; a
+    caller's file object is re-read from its start offset and never closed here.
     """
 
-    def __init__(self, source: str | bytes | IO[bytes], filename: str, mime_type: str, start: int = 0) -> None:
-        self._source, self._filename, self._mime, self._start = source, filename, mime_type, start
+    def __init__(
+        self, source: str | bytes | IO[bytes], filename: str, mime_type: str, start: int = 0, size: int = 0
+    ) -> None:
+        self._source, self._filename, self._mime = source, _wire_name(filename), mime_type
+        self._start, self._size = start, size
         self._opened: list[IO[bytes]] = []
 
     def __call__(self) -> aiohttp.FormData:
         value: Any = self._source
-        if isinstance(self._source, str):
-            value = open(self._source, "rb")  # noqa: SIM115 - closed by release()
-            self._opened.append(value)
-        elif not isinstance(self._source, bytes):
-            self._source.seek(self._start)
+        try:
+            if isinstance(self._source, str):
+                opened = open(self._source, "rb")  # noqa: SIM115 - closed by release()
+                self._opened.append(opened)
+                value = _Borrowed(opened)
+            elif not isinstance(self._source, bytes):
+                self._source.seek(self._start)
+                # Without a file descriptor aiohttp cannot size a stream (it would go
+                # chunked, which BeatAPI refuses); such streams are in memory already.
+                value = _Borrowed(self._source) if _has_fileno(self._source) else self._source.read(self._size)
+        except (OSError, ValueError) as exc:  # gone, or closed, since it was checked
+            raise RequestValidationError("file", f"could not be read: {exc}") from None
         form = aiohttp.FormData()
         form.add_field("file", value, filename=self._filename, content_type=self._mime)
         form.add_field("purpose", "input")
@@ -48,6 +104,15 @@ class _UploadBody:
     def release(self) -> None:
         while self._opened:
             self._opened.pop().close()
+
+
+def _wire_name(name: str) -> str:
+    """The file name as sent in the multipart header: valid UTF-8 and on one line."""
+    # A name read from disk may hold undecodable bytes (surrogate escapes).
+    name = name.encode("utf-8", "replace").decode("utf-8")
+    if not name.isprintable():
+        raise RequestValidationError("filename", "must not contain line breaks or control characters")
+    return name
 
 
 def _too_big(size: int) -> RequestValidationError:
@@ -96,13 +161,13 @@ class Files(Resource):
                 check_upload(filename=given, mime_type=mime_type, size=None)
                 stream, start, size = _sized_stream(file)
                 mime = check_upload(filename=given, mime_type=mime_type, size=size)
-                body = _UploadBody(stream, given or _default_name(mime), mime, start)
+                body = _UploadBody(stream, given or _default_name(mime), mime, start, size)
             elif isinstance(file, AsyncIterable):
                 check_upload(filename=filename, mime_type=mime_type, size=None)
                 spooled = await _spool(file)
                 size = spooled.tell()
                 mime = check_upload(filename=filename, mime_type=mime_type, size=size)
-                body = _UploadBody(spooled, filename or _default_name(mime), mime)
+                body = _UploadBody(spooled, filename or _default_name(mime), mime, 0, size)
             else:
                 raise RequestValidationError(
                     "file", "must be a path, bytes, a binary file object or an async iterator of bytes"
@@ -129,7 +194,10 @@ def _name_of(file: Any) -> str | None:
 
 def _sized_stream(file: Any) -> tuple[IO[bytes], int, int]:
     """Return a stream, its start offset and the bytes to send, reading it into memory only if unseekable."""
-    probe = file.read(0)
+    try:
+        probe = file.read(0)
+    except (OSError, ValueError) as exc:
+        raise RequestValidationError("file", f"could not be read: {exc}") from None
     if not isinstance(probe, bytes):
         raise RequestValidationError("file", "open the file in binary mode ('rb')")
     try:

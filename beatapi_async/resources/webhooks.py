@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from .._config import NOT_GIVEN
 from .._models import Deleted, WebhookEndpoint
@@ -27,7 +28,7 @@ class Webhooks(Resource):
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> WebhookEndpoint:
         """Register an endpoint; the answer holds the full ``secret`` this once."""
-        body = {"url": url, "events": list(events) if events is not None else None, "description": description}
+        body = {"url": url, "events": _listed(events), "description": description}
         check_webhook_create(body)
         # Not idempotent and not keyed: re-sent only if it provably never reached BeatAPI.
         data = await self._client._request(
@@ -52,8 +53,7 @@ class Webhooks(Resource):
     ) -> WebhookEndpoint:
         """Change an endpoint; only the fields given are sent."""
         path = f"/v1/webhooks/{path_id('webhook_id', webhook_id)}"
-        body = {"url": url, "description": description, "status": status,
-                "events": list(events) if events is not None else None}  # fmt: skip
+        body = {"url": url, "description": description, "status": status, "events": _listed(events)}
         check_webhook_update(body)
         data = await self._client._request(
             "PATCH", path, json={k: v for k, v in body.items() if v is not None}, timeout=timeout
@@ -65,3 +65,9 @@ class Webhooks(Resource):
         path = f"/v1/webhooks/{path_id('webhook_id', webhook_id)}"
         data = await self._client._request("DELETE", path, timeout=timeout)
         return self._client._load(data, Deleted)
+
+
+def _listed(events: Sequence[str] | None) -> Any:
+    # A lone string stays a string, so the check says "must be a list" rather than
+    # complaining about its first letter.
+    return list(events) if events is not None and not isinstance(events, str) else events

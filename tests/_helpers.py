@@ -1,0 +1,73 @@
+"""Helpers shared by the core tests (constants, fixtures on disk, request capture)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import pytest
+from aioresponses import aioresponses
+
+# BeatAPI's golden sample bodies live beside the project, not in it (NOTES.md).
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "beatapi"
+FIXTURES = SHARED / "fixtures"
+
+MOCK_BASE = "https://api.beatapi.io"
+MOCK_KEY = "sk_test_mocked_abcdef123456"
+
+IMG = "https://media.beatapi.io/samples/neon-singer.png"
+AUDIO = "https://media.beatapi.io/samples/neon-singer-preview.mp3"
+
+
+def fixture(name: str) -> Any:
+    """Load one golden fixture, skipping the test when the shared folder is absent."""
+    path = FIXTURES / name
+    if not path.exists():
+        pytest.skip(f"golden fixture {path} not present")
+    return json.loads(path.read_text())
+
+
+class Sleeps:
+    """A retry sleep that records the delays asked for and costs no real time."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        await asyncio.sleep(0)
+
+
+class _CompatResponse(aiohttp.ClientResponse):
+    """aioresponses 0.7.9 builds responses without the ``stream_writer`` aiohttp 3.12+ requires."""
+
+    def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
+        super().__init__(method, url, **kwargs)
+
+
+class Mocked(aioresponses):
+    """``aioresponses`` whose canned answers work on the installed aiohttp."""
+
+    def add(self, url: Any, method: str = "GET", **kwargs: Any) -> None:  # type: ignore[override]
+        if kwargs.get("response_class") is None:
+            kwargs["response_class"] = _CompatResponse
+        super().add(url, method, **kwargs)
+
+
+def calls(m: aioresponses, method: str | None = None) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every request aioresponses intercepted: (method, url, kwargs)."""
+    return [
+        (meth, str(url), call.kwargs)
+        for (meth, url), seen in m.requests.items()
+        for call in seen
+        if method is None or meth == method
+    ]
+
+
+def error_body(code: str, message: str = "Something went wrong.", **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "request_id": "req_err_1", **extra}}
