@@ -1,0 +1,410 @@
+"""``beatapi-async run BATCH.jsonl``: many tasks from JSON Lines, within the account's limits, resumable.
+
+Each line is ``{"workflow": "music-video" | "ecommerce-video", "id": optional caller key,
+...the request's fields}``. Every line is checked before anything is sent; a bad one
+is reported with its line number and skipped (never half-run).
+
+Resuming. Creating a task is billed, so the run keeps a durable record (the state
+file: JSON Lines, appended, flushed and fsynced record by record) for each line:
+
+1. before its create is sent: the Idempotency-Key it is sent with;
+2. the moment the create returns: the task id.
+
+A rerun of the same batch waits on recorded task ids instead of creating them again,
+and re-sends a create whose answer never arrived with the recorded key, so BeatAPI
+answers with the task it already made (same key and body: the same task, not
+charged twice). Lines are matched by their ``id`` (else their line number) and a
+fingerprint of their fields: a line edited since its task was made is reported, not
+re-created.
+
+Creates go through the client's concurrency gate (``client.gate``), so no more of the
+account's tasks run than its limit allows, and a slot is given back as soon as a task
+stops running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from typing import IO, Any, Literal
+
+import anyio
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from .. import AsyncBeatAPI, BeatAPIError, ConcurrencyLimitError, MusicVideoRequest, Task, WaitTimeoutError
+from . import _output as out
+from ._common import INTERRUPTED, OK, USAGE_ERROR, CliError, run_async, settings, wants_json
+from ._create import TaskRequest
+from ._lines import Line, Result, exit_code, invalid_result, read_batch, result_of
+from ._state import StateFile, check_against_state
+
+# -- progress -----------------------------------------------------------------------------
+
+
+class View:
+    """Progress on stderr: a bar on a terminal, one line per event in a pipe."""
+
+    def __init__(self, total: int) -> None:
+        self.err = out.console(stderr=True)
+        self.total = total
+        self.running: set[str] = set()
+        self.failed = 0
+        self._progress: Progress | None = None
+        self._bar: Any = None
+
+    def __enter__(self) -> View:
+        if self.err.is_terminal and self.total:
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("[bold]batch"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeElapsedColumn(),
+                console=self.err,
+            )
+            self._progress.start()
+            self._bar = self._progress.add_task("batch", total=self.total, info="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def note(self, text: str) -> None:
+        (self._progress.console if self._progress is not None else self.err).print(text, highlight=False)
+
+    def _refresh(self, advance: int = 0) -> None:
+        if self._progress is not None:
+            info = f"{len(self.running)} running" + (f", [red]{self.failed} failed[/]" if self.failed else "")
+            self._progress.update(self._bar, advance=advance, info=info)
+
+    def started(self, line: Line, task: Task, resumed: bool) -> None:
+        if task.is_running:
+            self.running.add(task.id)
+        if self._progress is None:
+            self.note(f"{line.label}: {'waiting on recorded' if resumed else 'created'} {task.id}")
+        self._refresh()
+
+    def update(self, task: Task) -> None:
+        if task.is_running:
+            self.running.add(task.id)
+        else:
+            self.running.discard(task.id)
+        self._refresh()
+
+    def finished(self, line: Line, result: Result) -> None:
+        if result.task_id is not None:
+            self.running.discard(result.task_id)
+        if result.outcome in ("failed", "error"):
+            self.failed += 1
+        detail = result.video_url or result.error or ""
+        self.note(f"{line.label}: {result.status} {result.task_id or ''} {detail}".replace("  ", " ").rstrip())
+        self._refresh(advance=1)
+
+
+# -- running ---------------------------------------------------------------------------------
+
+
+def _new_key() -> str:
+    return f"beatapi-cli-{uuid.uuid4().hex}"
+
+
+async def _create(client: AsyncBeatAPI, request: TaskRequest, key: str) -> Task:
+    if isinstance(request, MusicVideoRequest):
+        return await client.music_video.create(request, idempotency_key=key)
+    return await client.ecommerce_video.create(request, idempotency_key=key)
+
+
+async def _admit_and_create(client: AsyncBeatAPI, line: Line, state: StateFile) -> Task:
+    """Take a gate slot, record the Idempotency-Key, create, record the task id."""
+    assert line.request is not None
+    gate = client.gate
+    key = state.records.get(line.key, {}).get("idempotency_key")
+    while True:
+        await gate.acquire()
+        try:
+            if key is None:
+                key = _new_key()
+                state.record(line, idempotency_key=key)
+            task = await _create(client, line.request, key)
+        except ConcurrencyLimitError as exc:
+            # Nothing was created (another process took the slot): back in line, with a fresh key.
+            key = None
+            with anyio.CancelScope(shield=True):
+                await gate.release()
+                await gate.rejected(exc.retry_after)
+            continue
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await gate.release()
+            raise
+        try:
+            state.record(line, task_id=task.id)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await gate.release()
+            raise
+        return task
+
+
+async def _run_line(client: AsyncBeatAPI, line: Line, state: StateFile, view: View, timeout: float | None) -> Result:
+    request = line.request
+    assert request is not None
+    until: Literal["terminal", "actionable"] = (
+        "actionable" if isinstance(request, MusicVideoRequest) and request.compose_mode == "manual" else "terminal"
+    )
+    recorded = state.records.get(line.key, {}).get("task_id")
+    task: Task | str | None = recorded
+    try:
+        if recorded is not None:
+            # Created by an earlier run: wait on it, never create it again. It holds its
+            # own slot at BeatAPI (the gate counts it among the account's active tasks).
+            task = await client.tasks.get(recorded)
+            view.started(line, task, resumed=True)
+            task = await client.wait_for_task(
+                task, timeout=timeout, until=until, on_update=view.update, raise_on_failure=False
+            )
+            return result_of(line, task, resumed=True)
+
+        created = await _admit_and_create(client, line, state)
+        task = created
+        view.started(line, created, resumed=False)
+        gate = client.gate
+        held = True
+
+        async def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                with anyio.CancelScope(shield=True):
+                    await gate.release()
+
+        async def on_update(update: Task) -> None:
+            view.update(update)
+            if not update.is_running:
+                await release()  # storyboard_ready/terminal: no longer counts toward the limit
+
+        try:
+            if not created.is_running:
+                await release()
+            done = await client.wait_for_task(
+                created, timeout=timeout, until=until, on_update=on_update, raise_on_failure=False
+            )
+        finally:
+            await release()
+        return result_of(line, done, resumed=False)
+    except WaitTimeoutError as exc:
+        status = str(exc.last_task.status) if exc.last_task is not None else "unknown"
+        return _unfinished(line, exc.task_id, status, exc, resumed=recorded is not None)
+    except BeatAPIError as exc:
+        task_id = task if isinstance(task, str) else task.id if task is not None else None
+        return _unfinished(line, task_id, "error", exc, resumed=recorded is not None)
+
+
+def _unfinished(line: Line, task_id: str | None, status: str, error: BaseException, *, resumed: bool) -> Result:
+    return Result(
+        line=line.number,
+        id=line.caller_id,
+        workflow=line.workflow,
+        task_id=task_id,
+        status=status,
+        error=str(error),
+        resumed=resumed,
+    )
+
+
+class Output:
+    """``--out``: results appended as they come, rewritten in line order at the end."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._file: IO[str] | None = None
+
+    def __enter__(self) -> Output:
+        if self.path is not None:
+            try:
+                self._file = open(self.path, "w", encoding="utf-8")
+            except OSError as exc:
+                raise CliError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def write(self, result: Result) -> None:
+        if self._file is not None:
+            self._file.write(result.to_json() + "\n")
+            self._file.flush()
+
+    def finish(self, results: list[Result]) -> None:
+        if self.path is None or self._file is None:
+            return
+        self._file.close()
+        self._file = None
+        tmp = f"{self.path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.writelines(r.to_json() + "\n" for r in sorted(results, key=lambda r: r.line))
+        os.replace(tmp, self.path)
+
+
+async def run_batch(
+    client: AsyncBeatAPI, lines: list[Line], state: StateFile, output: Output, timeout: float | None
+) -> list[Result]:
+    """Run every valid line (each within the gate); report bad ones; return a result per line."""
+    results = [invalid_result(line) for line in lines if line.error is not None]
+    for result in results:
+        output.write(result)
+    valid = [line for line in lines if line.error is None]
+    with View(len(valid)) as view:
+        for line in lines:
+            if line.error is not None:
+                view.note(f"{line.label}: skipped: {line.error}")
+
+        async def one(line: Line) -> None:
+            result = await _run_line(client, line, state, view, timeout)
+            results.append(result)
+            output.write(result)
+            view.finished(line, result)
+
+        # Plain asyncio tasks: a fatal error (the state file cannot be written) surfaces as itself.
+        tasks = [asyncio.ensure_future(one(line)) for line in valid]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    return sorted(results, key=lambda r: r.line)
+
+
+# -- the command ------------------------------------------------------------------------------
+
+
+def _results_table(results: list[Result]) -> Any:
+    t = out.table("LINE", "ID", "WORKFLOW", "TASK", "STATUS", "VIDEO / ERROR")
+    for r in results:
+        t.add_row(
+            str(r.line),
+            r.id or "",
+            r.workflow or "",
+            r.task_id or "",
+            out.status_text(r.status),
+            r.video_url or r.error or "",
+        )
+    return t
+
+
+@click.command(short_help="Run a JSON Lines batch of requests (resumable).")
+@click.argument("batch", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write one JSON result line per request here.",
+)
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False),
+    help="The resume record (default: OUT.state, else BATCH.state).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    default=0,
+    help="Stop waiting on a task after this many seconds (default 0: never).",
+)
+@click.option("--dry-run", is_flag=True, help="Check every line and show what would run; send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON Lines.")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    batch: str,
+    out_path: str | None,
+    state_path: str | None,
+    timeout: float,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Run every request of a JSON Lines batch within the account's limits (resumable).
+
+    Each line: {"workflow": "music-video" or "ecommerce-video", "id": "optional-key", ...fields}.
+    Bad lines are reported by number and skipped. Created task ids are recorded as they are
+    made, so running the same command again after Ctrl-C or a crash waits on them instead of
+    creating (and paying for) them again.
+    """
+    options = settings(ctx)
+    # Made first: input URLs on the client's own base URL (a local emulator's uploads) are valid.
+    client = options.client(auth=not dry_run)
+    state = StateFile(state_path or f"{out_path or batch}.state")
+    state.load()
+    lines = read_batch(batch)
+    check_against_state(lines, state)
+    json_out = wants_json(ctx, as_json)
+
+    if dry_run:
+        plan = []
+        for line in lines:
+            recorded = state.records.get(line.key, {}).get("task_id")
+            action = "skip" if line.error else (f"wait on {recorded}" if recorded else "create")
+            plan.append(
+                {
+                    "line": line.number,
+                    "id": line.caller_id,
+                    "workflow": line.workflow,
+                    "action": action,
+                    "error": line.error,
+                }
+            )
+        if json_out:
+            for item in plan:
+                click.echo(json.dumps(item, ensure_ascii=False))
+        else:
+            for item in plan:
+                click.echo(f"line {item['line']}: {item['action']}" + (f": {item['error']}" if item["error"] else ""))
+        if any(line.error for line in lines):
+            raise click.exceptions.Exit(USAGE_ERROR)
+        return
+
+    if not lines:
+        click.echo(f"{batch} holds no requests", err=True)
+        return
+
+    async def go() -> list[Result]:
+        async with client:
+            return await run_batch(client, lines, state, output, timeout or None)
+
+    state.open()
+    try:
+        with Output(out_path) as output:
+            try:
+                results = run_async(go)
+            except KeyboardInterrupt:
+                click.echo(
+                    f"interrupted: {state.created} created tasks are recorded in {state.path}; "
+                    "run the same command again to resume (nothing is created twice)",
+                    err=True,
+                )
+                raise click.exceptions.Exit(INTERRUPTED) from None
+            output.finish(results)
+    finally:
+        state.close()
+
+    if json_out:
+        for result in results:
+            click.echo(result.to_json())
+    elif out_path is None:
+        out.console().print(_results_table(results))
+    labels = {"ok": "done", "failed": "failed", "invalid": "bad lines skipped", "error": "API errors"}
+    summary = ", ".join(f"{n} {label}" for k, label in labels.items() if (n := sum(r.outcome == k for r in results)))
+    where = f"; results in {out_path}" if out_path else ""
+    click.echo(f"{len(results)} requests: {summary}{where}; resume record {state.path}", err=True)
+    code = exit_code(results)
+    if code != OK:
+        raise click.exceptions.Exit(code)
