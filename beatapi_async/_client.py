@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 
-from . import _convert, _protocol, _validate
+from . import _protocol, _validate
 from ._config import ENV_API_KEY, ENV_LOG, NOT_GIVEN, NotGiven, PollPolicy, Timeouts, load_config, to_timeouts
 from ._exceptions import APIStatusError, AuthenticationError, BeatAPIError, InvalidResponseError
+from ._logging import REDACTOR, get_logger, remember_secret
 from ._retry import call_with_retries
 from ._transport import AiohttpTransport, Transport
 from .resources import (
@@ -36,22 +37,17 @@ if TYPE_CHECKING:
     from .waiting import PollScheduler, Until
 
 T = TypeVar("T")
-logger = logging.getLogger("beatapi_async")
+logger = get_logger("beatapi_async")
 _NO_TIMEOUTS = Timeouts(connect=None, read=None, total=None)
 
 
-class _RedactingFilter(logging.Filter):
-    """Masks keys and secrets in every record of the ``beatapi_async`` logger."""
+def _structure(data: Any, cls: type[T]) -> T:
+    # cattrs is imported on the first answer, not with the package (import time).
+    global _structure
+    from ._convert import structure
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.msg = record.getMessage()
-            record.args = None
-        record.msg = _protocol.redact(str(record.msg))
-        return True
-
-
-logger.addFilter(_RedactingFilter())
+    _structure = structure
+    return structure(data, cls)
 
 
 def _configure_logging_from_env() -> None:
@@ -60,7 +56,7 @@ def _configure_logging_from_env() -> None:
         return
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    handler.addFilter(_RedactingFilter())
+    handler.addFilter(REDACTOR)
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if level == "debug" else logging.INFO)
 
@@ -107,6 +103,7 @@ class AsyncBeatAPI:
             {**headers, "Authorization": f"Bearer {self._config.api_key}"} if self._config.api_key else None
         )
         self._secrets = (self._config.api_key,)
+        remember_secret(self._config.api_key)
         self._scheduler: PollScheduler | None = None
         self._gate: Gate | None = None
         self._closed = False
@@ -253,7 +250,7 @@ class AsyncBeatAPI:
     def _load(self, data: Any, cls: type[T]) -> T:
         """Load ``data`` into a model; a wrong shape becomes ``InvalidResponseError``."""
         try:
-            return _convert.converter.structure(data, cls)
+            return _structure(data, cls)
         except Exception as exc:  # cattrs raises many kinds; all mean "wrong shape"
             # The description may quote a value the server sent back: redact it.
             what = _protocol.redact(_describe(exc), *self._secrets)

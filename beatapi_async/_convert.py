@@ -121,6 +121,21 @@ def _is_var_tuple(tp: Any) -> bool:
     return get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis
 
 
+_MODELS = frozenset({
+    M.Workflow, M.Media, M.StoryboardShot, M.Storyboard, M.TaskOutput, M.TaskUsage, M.Task, M.ShotMedia,
+    M.File, M.UsageConcurrency, M.WorkflowUsage, M.RealtimeUsage, M.Usage, M.WebhookEndpoint,
+    M.WebhookEvent, M.RealtimeCredits, M.RealtimeSession, M.Deleted,
+})  # fmt: skip
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and tp in _MODELS
+
+
+def _has_extra(cls: type[Any]) -> bool:
+    return any(a.name == "extra" for a in attrs.fields(cls))
+
+
 def _unstructure_decimal(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
@@ -177,17 +192,18 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
         lambda tp: isinstance(tp, type) and issubclass(tp, M.TaskStatus), lambda s: s.value
     )
 
-    def _model_hooks(cls: type[Any]) -> tuple[Callable[[Any, Any], Any], Callable[[Any], Any]]:
-        names = [a.name for a in attrs.fields(cls)]
-        has_extra = "extra" in names
-        known = frozenset(n for n in names if n != "extra")
-        overrides: dict[str, Any] = {"extra": override(omit=True)} if has_extra else {}
+    def _overrides(cls: type[Any]) -> dict[str, Any]:
+        overrides: dict[str, Any] = {"extra": override(omit=True)} if _has_extra(cls) else {}
         if cls is M.RealtimeSession:
             # Realtime sessions speak ISO-8601 (NOTES: Conventions), unlike tasks.
             iso = override(unstruct_hook=lambda d: None if d is None else d.isoformat().replace("+00:00", "Z"))
             overrides.update({n: iso for n in ("expires_at", "created_at", "connected_at", "closed_at")})
-        base = make_dict_structure_fn(cls, conv, **overrides)
-        base_un = make_dict_unstructure_fn(cls, conv, **overrides)
+        return overrides
+
+    def structure_hook(cls: type[Any]) -> Callable[[Any, Any], Any]:
+        has_extra = _has_extra(cls)
+        known = frozenset(a.name for a in attrs.fields(cls) if a.name != "extra")
+        base = make_dict_structure_fn(cls, conv, **_overrides(cls))
 
         def structure(value: Any, _: Any) -> Any:
             if not isinstance(value, Mapping):
@@ -201,22 +217,24 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
                 object.__setattr__(inst, "extra", unknown)  # frozen: set once, while new
             return inst
 
+        return structure
+
+    def unstructure_hook(cls: type[Any]) -> Callable[[Any], Any]:
+        has_extra = _has_extra(cls)
+        base_un = make_dict_unstructure_fn(cls, conv, **_overrides(cls))
+
         def unstructure(inst: Any) -> Any:
             data = base_un(inst)
             if has_extra:
                 data.update(inst.extra)
             return data
 
-        return structure, unstructure
+        return unstructure
 
-    for cls in (
-        M.Workflow, M.Media, M.StoryboardShot, M.Storyboard, M.TaskOutput, M.TaskUsage, M.Task, M.ShotMedia,
-        M.File, M.UsageConcurrency, M.WorkflowUsage, M.RealtimeUsage, M.Usage, M.WebhookEndpoint,
-        M.WebhookEvent, M.RealtimeCredits, M.RealtimeSession, M.Deleted,
-    ):  # fmt: skip
-        s, u = _model_hooks(cls)
-        conv.register_structure_hook(cls, s)
-        conv.register_unstructure_hook(cls, u)
+    # Hooks are generated per model on first use (cattrs caches them): importing the
+    # package stays cheap, and a program that never reads a webhook never builds its hook.
+    conv.register_structure_hook_factory(_is_model, structure_hook)
+    conv.register_unstructure_hook_factory(_is_model, unstructure_hook)
     return conv
 
 

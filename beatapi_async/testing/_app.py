@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import logging
 import re
 import time
 from collections.abc import Callable
@@ -23,13 +22,14 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from .. import _rules as R
+from .._logging import get_logger
 from ._files import disposition_filename, file_at, split_multipart
 from ._http import ApiError, bad_request, data_response, error_response, list_response, new_id, parse_json_object
 from ._records import RecordedRequest
 from ._state import Emulator
 from ._views import WORKFLOWS
 
-logger = logging.getLogger("beatapi_async.testing")
+logger = get_logger("beatapi_async.testing")
 
 EMULATOR_KEY: web.AppKey[Emulator] = web.AppKey("emulator", Emulator)
 
@@ -104,8 +104,6 @@ def get_usage(emu: Emulator, call: Call) -> web.StreamResponse:
 
 def upload_file(emu: Emulator, call: Call) -> web.StreamResponse:
     request = call.request
-    if len(call.body) > 2 * R.MAX_UPLOAD_BYTES:
-        raise bad_request("file: must be at most 50 MB", field="file", rule="size")
     if request.content_type == "multipart/form-data":
         parts = split_multipart(call.body, request.headers.get("Content-Type", ""))
         if "file" not in parts:
@@ -118,9 +116,8 @@ def upload_file(emu: Emulator, call: Call) -> web.StreamResponse:
     else:
         data = call.body
         filename = disposition_filename(request.headers.get("Content-Disposition"))
-        # aiohttp reports a missing Content-Type as application/octet-stream,
-        # which BeatAPI refuses as well.
-        mime = request.headers.get("Content-Type")
+        # A raw body without a Content-Type is octet-stream, which BeatAPI refuses.
+        mime = request.headers.get("Content-Type") or "application/octet-stream"
     return _data(call, emu.upload(data=data, filename=filename, mime_type=mime))
 
 
