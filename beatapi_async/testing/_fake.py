@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .._validate import trust_origin
 from ._app import make_app
 from ._deliveries import Endpoint
 from ._faults import Fault
@@ -111,6 +112,9 @@ class FakeBeatAPI:
         host, port = runner.addresses[0][:2]
         shown = f"[{host}]" if ":" in host else host
         self._emu.base_url = f"http://{shown}:{port}"
+        # Uploads come back on this origin: request models built in this process accept
+        # them as inputs even before a client for it exists.
+        trust_origin(self._emu.base_url)
         await self._emu.dispatcher.start()
         return self
 

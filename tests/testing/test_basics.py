@@ -148,3 +148,12 @@ async def test_generated_keys_differ() -> None:
     first, second = FakeBeatAPI(), FakeBeatAPI()
     assert first.api_key.startswith("sk_test_")
     assert first.api_key != second.api_key
+
+
+async def test_requests_built_before_any_client_accept_the_emulators_own_urls() -> None:
+    from beatapi_async import MusicVideoRequest
+    from beatapi_async.testing import FakeBeatAPI
+
+    async with FakeBeatAPI() as fake:
+        request = MusicVideoRequest(images=[f"{fake.base_url}/inputs/file_x.png"], audio_url=f"{fake.base_url}/a.wav")
+        assert request.images[0].startswith("http://127.0.0.1:")
