@@ -29,6 +29,7 @@ from ._exceptions import (
     WaitTimeoutError,
     WebhookVerificationError,
 )
+from ._gate import Gate, LocalGate
 from ._models import (
     Deleted,
     EcommerceVideoRequest,
@@ -71,9 +72,11 @@ __all__ = [
     "Deleted",
     "EcommerceVideoRequest",
     "File",
+    "Gate",
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidResponseError",
+    "LocalGate",
     "Media",
     "MusicVideoRequest",
     "NotFoundError",

@@ -301,13 +301,21 @@ class AsyncBeatAPI:
         until: Until = "terminal",
         on_update: Callable[[Task], Any] | None = None,
         raise_on_failure: bool = True,
+        idempotency_key: str | Callable[[], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
     ) -> Task:
-        """Admit one request through the concurrency gate, create it and wait for it."""
+        """Admit one request through the concurrency gate, create it and wait for it.
+
+        ``idempotency_key``: a key, or a callable asked before each create attempt (a new
+        attempt follows a 429 ``user_concurrency_exceeded``); default: a fresh one.
+        ``on_created(task)`` runs as soon as BeatAPI accepted the create (e.g. to record the id).
+        """
         from ._runner import run_one
 
         return await run_one(
-            self, request, timeout=timeout, until=until, on_update=on_update, raise_on_failure=raise_on_failure
-        )
+            self, request, timeout=timeout, until=until, on_update=on_update, raise_on_failure=raise_on_failure,
+            idempotency_key=idempotency_key, on_created=on_created,
+        )  # fmt: skip
 
     async def run_many(
         self,

@@ -9,7 +9,7 @@ A 429 ``user_concurrency_exceeded`` puts the request back in line; it is not an 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -35,14 +35,20 @@ def _check_requests(requests: Iterable[TaskRequest]) -> list[TaskRequest]:
     return items
 
 
-async def _admit_and_create(client: AsyncBeatAPI, request: TaskRequest) -> Task:
+KeySource = str | Callable[[], str] | None
+"""An Idempotency-Key for a create: a string, a callable asked before each create attempt, or None (fresh)."""
+OnCreated = Callable[[Task], Any]
+
+
+async def _admit_and_create(client: AsyncBeatAPI, request: TaskRequest, idempotency_key: KeySource) -> Task:
     gate = client.gate
     while True:
         await gate.acquire()
         try:
-            return await create_task(client, request)
+            key = idempotency_key() if callable(idempotency_key) else idempotency_key
+            return await create_task(client, request, idempotency_key=key)
         except ConcurrencyLimitError as exc:
-            # Nothing was created: back in line (a fresh key next time, as this one was refused).
+            # Nothing was created: back in line (a callable key source is asked again).
             with anyio.CancelScope(shield=True):
                 await gate.release()
                 await gate.rejected(exc.retry_after)
@@ -60,13 +66,18 @@ async def run_one(
     until: Until = "terminal",
     on_update: OnUpdate | None = None,
     raise_on_failure: bool = True,
+    idempotency_key: KeySource = None,
+    on_created: OnCreated | None = None,
 ) -> Task:
-    """Admit, create and wait for one request."""
+    """Admit, create and wait for one request.
+
+    ``on_created(task)`` (sync or async) runs the moment BeatAPI has accepted the create,
+    before waiting: the place to record the task id durably.
+    """
     if not isinstance(request, (MusicVideoRequest, EcommerceVideoRequest)):
         raise RequestValidationError("request", "must be a MusicVideoRequest or EcommerceVideoRequest")
-    task = await _admit_and_create(client, request)
     gate = client.gate
-    held = True
+    held = False
 
     async def release() -> None:
         nonlocal held
@@ -81,8 +92,9 @@ async def run_one(
         await _call(on_update, update)
 
     try:
-        if not task.is_running:
-            await release()
+        task = await _admit_and_create(client, request, idempotency_key)
+        held = task.is_running
+        await _call(on_created, task)
         return await wait_for_task(
             client, task, timeout=timeout, until=until, on_update=hook, raise_on_failure=raise_on_failure
         )

@@ -17,6 +17,7 @@ from beatapi_async import (
     TaskFailedError,
     WaitTimeoutError,
 )
+from beatapi_async._gate import Gate
 from beatapi_async.testing import FakeBeatAPI
 
 SPEED = 1000.0
@@ -189,3 +190,59 @@ async def test_bad_requests_are_refused_before_anything_is_sent(fake, client):
         await client.run_many(ec(0))  # type: ignore[arg-type]
     assert fake.requests == []
     assert await client.run_many([]) == []
+
+
+class OpenGate:
+    """A replacement gate (the public interface) that always admits and records what it is told."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def acquire(self) -> None:
+        self.calls.append("acquire")
+
+    async def release(self) -> None:
+        self.calls.append("release")
+
+    async def refresh(self) -> None:
+        self.calls.append("refresh")
+
+    async def rejected(self, retry_after: float | None) -> None:
+        self.calls.append("rejected")
+        await asyncio.sleep(0.01)
+
+
+async def test_run_uses_a_replacement_gate_fresh_keys_after_a_refusal_and_reports_creation(fake, client):
+    fake.concurrency_limit = 1
+    fake.other_active = 1  # full: creates are refused until the other process finishes
+    gate = OpenGate()
+    client.gate = gate
+    asked: list[str] = []
+
+    def next_key() -> str:
+        asked.append(f"key-{len(asked)}")
+        return asked[-1]
+
+    async def free_later() -> None:
+        await asyncio.sleep(0.05)
+        fake.other_active = 0
+
+    freer = asyncio.ensure_future(free_later())
+    created: list[str] = []
+    task = await client.run(ec(7), idempotency_key=next_key, on_created=lambda t: created.append(t.id))
+    await freer
+    assert created == [task.id] and task.status == "succeeded"
+    sent = [r.headers["Idempotency-Key"] for r in fake.requests_to("POST", "/v1/ecommerce-video/tasks")]
+    assert sent == asked and len(sent) >= 2  # one key per attempt, each asked for just before sending
+    assert fake.concurrency_rejections == len(sent) - 1
+    assert gate.calls.count("rejected") == len(sent) - 1
+    assert gate.calls.count("acquire") == gate.calls.count("release") == len(sent)
+    assert isinstance(gate, Gate)
+
+
+async def test_errors_from_run_many_name_their_request_even_before_creation(fake, client):
+    fake.credit_balance = 0
+    results = await client.run_many([ec(0)], return_exceptions=True)
+    assert type(results[0]).__name__ == "InsufficientCreditsError"
+    assert results[0].request.prompt == "ad 0"
+    assert client.gate.held == 0

@@ -28,16 +28,15 @@ import asyncio
 import json
 import os
 import uuid
+from collections.abc import Callable
 from typing import IO, Any, Literal
 
-import anyio
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from .. import AsyncBeatAPI, BeatAPIError, ConcurrencyLimitError, MusicVideoRequest, Task, WaitTimeoutError
+from .. import AsyncBeatAPI, BeatAPIError, MusicVideoRequest, Task, WaitTimeoutError
 from . import _output as out
 from ._common import INTERRUPTED, OK, USAGE_ERROR, CliError, run_async, settings, wants_json
-from ._create import TaskRequest
 from ._lines import Line, Result, exit_code, invalid_result, read_batch, result_of
 from ._state import StateFile, check_against_state
 
@@ -113,42 +112,25 @@ def _new_key() -> str:
     return f"beatapi-cli-{uuid.uuid4().hex}"
 
 
-async def _create(client: AsyncBeatAPI, request: TaskRequest, key: str) -> Task:
-    if isinstance(request, MusicVideoRequest):
-        return await client.music_video.create(request, idempotency_key=key)
-    return await client.ecommerce_video.create(request, idempotency_key=key)
+def _key_source(line: Line, state: StateFile) -> Callable[[], str]:
+    """Keys for a line's create attempts, each recorded durably before it is sent.
 
+    The first attempt reuses a key an earlier run recorded (its answer may have been
+    lost: BeatAPI then returns the task it already made); after a 429
+    ``user_concurrency_exceeded`` nothing was created, so the next attempt gets a fresh key.
+    """
+    recorded = state.records.get(line.key, {}).get("idempotency_key")
 
-async def _admit_and_create(client: AsyncBeatAPI, line: Line, state: StateFile) -> Task:
-    """Take a gate slot, record the Idempotency-Key, create, record the task id."""
-    assert line.request is not None
-    gate = client.gate
-    key = state.records.get(line.key, {}).get("idempotency_key")
-    while True:
-        await gate.acquire()
-        try:
-            if key is None:
-                key = _new_key()
-                state.record(line, idempotency_key=key)
-            task = await _create(client, line.request, key)
-        except ConcurrencyLimitError as exc:
-            # Nothing was created (another process took the slot): back in line, with a fresh key.
-            key = None
-            with anyio.CancelScope(shield=True):
-                await gate.release()
-                await gate.rejected(exc.retry_after)
-            continue
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await gate.release()
-            raise
-        try:
-            state.record(line, task_id=task.id)
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await gate.release()
-            raise
-        return task
+    def next_key() -> str:
+        nonlocal recorded
+        if recorded is not None:
+            key, recorded = recorded, None
+            return str(key)
+        key = _new_key()
+        state.record(line, idempotency_key=key)
+        return key
+
+    return next_key
 
 
 async def _run_line(client: AsyncBeatAPI, line: Line, state: StateFile, view: View, timeout: float | None) -> Result:
@@ -158,7 +140,7 @@ async def _run_line(client: AsyncBeatAPI, line: Line, state: StateFile, view: Vi
         "actionable" if isinstance(request, MusicVideoRequest) and request.compose_mode == "manual" else "terminal"
     )
     recorded = state.records.get(line.key, {}).get("task_id")
-    task: Task | str | None = recorded
+    task_id: str | None = recorded
     try:
         if recorded is not None:
             # Created by an earlier run: wait on it, never create it again. It holds its
@@ -170,38 +152,21 @@ async def _run_line(client: AsyncBeatAPI, line: Line, state: StateFile, view: Vi
             )
             return result_of(line, task, resumed=True)
 
-        created = await _admit_and_create(client, line, state)
-        task = created
-        view.started(line, created, resumed=False)
-        gate = client.gate
-        held = True
+        def on_created(created: Task) -> None:
+            nonlocal task_id
+            task_id = created.id
+            state.record(line, task_id=created.id)  # before waiting: a rerun must not create it again
+            view.started(line, created, resumed=False)
 
-        async def release() -> None:
-            nonlocal held
-            if held:
-                held = False
-                with anyio.CancelScope(shield=True):
-                    await gate.release()
-
-        async def on_update(update: Task) -> None:
-            view.update(update)
-            if not update.is_running:
-                await release()  # storyboard_ready/terminal: no longer counts toward the limit
-
-        try:
-            if not created.is_running:
-                await release()
-            done = await client.wait_for_task(
-                created, timeout=timeout, until=until, on_update=on_update, raise_on_failure=False
-            )
-        finally:
-            await release()
+        done = await client.run(
+            request, timeout=timeout, until=until, on_update=view.update, raise_on_failure=False,
+            idempotency_key=_key_source(line, state), on_created=on_created,
+        )  # fmt: skip
         return result_of(line, done, resumed=False)
     except WaitTimeoutError as exc:
         status = str(exc.last_task.status) if exc.last_task is not None else "unknown"
         return _unfinished(line, exc.task_id, status, exc, resumed=recorded is not None)
     except BeatAPIError as exc:
-        task_id = task if isinstance(task, str) else task.id if task is not None else None
         return _unfinished(line, task_id, "error", exc, resumed=recorded is not None)
 
 
