@@ -18,7 +18,7 @@ from . import _protocol, _validate
 from ._config import ENV_API_KEY, ENV_LOG, NOT_GIVEN, NotGiven, PollPolicy, Timeouts, load_config, to_timeouts
 from ._exceptions import APIStatusError, AuthenticationError, BeatAPIError, InvalidResponseError
 from ._logging import REDACTOR, get_logger, remember_secret
-from ._retry import call_with_retries
+from ._retry import call_with_retries, should_retry
 from ._transport import AiohttpTransport, Transport
 from .resources import (
     EcommerceVideo,
@@ -241,11 +241,18 @@ class AsyncBeatAPI:
             return data
 
         retries = self._config.max_retries if max_retries is None else max_retries
-        if retries == 0:
+        try:
             return await send_once()
+        except BeatAPIError as exc:
+            # The first attempt runs outside the retry loop: most calls succeed at once,
+            # and tenacity around each call cost more than the rest of the SDK together.
+            if retries == 0 or not should_retry(exc, replayable=replayable):
+                raise
+            first_error = exc
         return await call_with_retries(
-            send_once, max_retries=retries, replayable=replayable, describe=describe, sleep=self._config.retry_sleep
-        )
+            send_once, max_retries=retries, replayable=replayable, describe=describe,
+            sleep=self._config.retry_sleep, first_error=first_error,
+        )  # fmt: skip
 
     def _load(self, data: Any, cls: type[T]) -> T:
         """Load ``data`` into a model; a wrong shape becomes ``InvalidResponseError``."""

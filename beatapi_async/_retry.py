@@ -11,14 +11,12 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import random
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from ._exceptions import (
     APIConnectionError,
@@ -26,9 +24,13 @@ from ._exceptions import (
     ConcurrencyLimitError,
     InvalidResponseError,
 )
+from ._logging import get_logger
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 T = TypeVar("T")
-logger = logging.getLogger("beatapi_async")
+logger = get_logger("beatapi_async")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 NEVER_RETRY_STATUSES = frozenset({400, 401, 402, 403, 404, 409})
@@ -74,8 +76,25 @@ async def call_with_retries(
     replayable: bool,
     describe: str,
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    first_error: BaseException | None = None,
 ) -> T:
-    """Run ``send`` until it succeeds, may not be retried, or retries run out."""
+    """Run ``send`` until it succeeds, may not be retried, or retries run out.
+
+    ``first_error``: the caller already made the first attempt (outside this loop, so
+    a call that succeeds at once pays nothing for it) and it failed with this; it
+    counts as attempt one.
+    """
+    # Imported here: only a call that failed once ever needs tenacity.
+    from tenacity import AsyncRetrying, retry_if_exception
+
+    attempt = send
+    if first_error is not None:
+        pending = [first_error]
+
+        async def attempt() -> T:
+            if pending:
+                raise pending.pop()
+            return await send()
 
     def _stop(state: RetryCallState) -> bool:
         if state.attempt_number > max_retries:
@@ -99,4 +118,4 @@ async def call_with_retries(
         before_sleep=_before_sleep,
         reraise=True,
     )
-    return await retrying(send)
+    return await retrying(attempt)

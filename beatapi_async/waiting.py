@@ -18,7 +18,6 @@ import asyncio
 import heapq
 import inspect
 import itertools
-import logging
 import math
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from ._exceptions import (
     TaskFailedError,
     WaitTimeoutError,
 )
+from ._logging import get_logger
 from ._models import Task
 from ._retry import backoff
 from ._validate import path_id
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 Until = Literal["terminal", "actionable"]
 OnUpdate = Callable[[Task], Any]
-logger = logging.getLogger("beatapi_async")
+logger = get_logger("beatapi_async")
 
 #: Statuses at which ``until="terminal"`` / ``until="actionable"`` stop.
 STOP_AT: dict[str, frozenset[str]] = {
@@ -131,6 +131,7 @@ class PollScheduler:
         if w is None:
             w = self._watches[task_id] = _Watch(task_id, last)
             self._schedule(w, 0.0 if last is None else self._next_delay(w, last))
+            self._poke()  # the loop may be sleeping until a later poll
         elif w.last is not None:
             waiter.latest = w.last
         w.waiters.add(waiter)
@@ -157,7 +158,7 @@ class PollScheduler:
             return
         w.urgent = True
         if w.in_flight is None:
-            self._schedule(w, 0.0)
+            self._schedule_first(w)
         self._poke()
 
     @property
@@ -186,6 +187,11 @@ class PollScheduler:
         if self._loop_task is None or self._loop_task.done():
             self._wake = asyncio.Event()
             self._loop_task = asyncio.get_running_loop().create_task(self._run(), name="beatapi-async-poller")
+
+    def _schedule_first(self, w: _Watch) -> None:
+        # Ahead of every overdue poll: a webhook said this task changed.
+        w.due = -math.inf
+        heapq.heappush(self._heap, (w.due, next(self._seq), w.task_id))
 
     def _schedule(self, w: _Watch, delay: float) -> None:
         w.due = self._clock() + delay
@@ -279,7 +285,10 @@ class PollScheduler:
             waiter.latest = task
             waiter.event.set()
         if w.task_id in self._watches:
-            self._schedule(w, self._next_delay(w, task))
+            if w.urgent:  # a webhook arrived while this poll was on the wire: look again now
+                self._schedule_first(w)
+            else:
+                self._schedule(w, self._next_delay(w, task))
             self._poke()
 
     def _next_delay(self, w: _Watch, task: Task) -> float:

@@ -262,3 +262,36 @@ async def test_ten_thousand_waiters_share_one_poller_within_the_budget(transport
             await asyncio.gather(*(c.wait_for_task(f"task_{i}", timeout=None) for i in range(10_000)))
         assert c._poller().watched == 0
     assert len(transport.polls) <= 20 * 0.5 + 3 + 1
+
+
+async def test_notify_during_a_poll_on_the_wire_looks_again_at_once(transport):
+    slow = PollPolicy(interval=30, max_interval=30, budget_per_minute=6000, burst=3)
+    transport.latency = 0.05
+    transport.script("task_w", "processing", "succeeded")
+    async with AsyncBeatAPI("sk_test_w", base_url="http://127.0.0.1:9", poll=slow, transport=transport) as c:
+        waiter = asyncio.ensure_future(c.wait_for_task("task_w"))
+        while not transport.requests:
+            await asyncio.sleep(0.001)
+        event = structure({"id": "evt_2", "event": "task.succeeded", "data": task_body("task_w", "succeeded")},
+                          beatapi_async.WebhookEvent)
+        await c.notify(event)  # the first poll is still on the wire and will say "processing"
+        task = await asyncio.wait_for(waiter, 2)
+    assert task.status == "succeeded"
+    assert len(transport.polls) == 2
+
+
+async def test_a_new_waiter_is_polled_at_once_while_the_poller_sleeps(transport):
+    slow = PollPolicy(interval=30, max_interval=30, budget_per_minute=6000, burst=3)
+    transport.script("task_1", "processing")
+    transport.script("task_2", "succeeded")
+    async with AsyncBeatAPI("sk_test_p", base_url="http://127.0.0.1:9", poll=slow, transport=transport) as c:
+        first = asyncio.ensure_future(c.wait_for_task("task_1"))
+        while not transport.polls:
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.01)  # the poller now sleeps ~30 s until task_1 is due again
+        started = time.monotonic()
+        second = await asyncio.wait_for(c.wait_for_task("task_2"), 2)
+        assert second.status == "succeeded" and time.monotonic() - started < 1
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
