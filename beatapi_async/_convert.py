@@ -116,6 +116,11 @@ def _is_mapping(tp: Any) -> bool:
     return bool(tp is Mapping or get_origin(tp) is Mapping)
 
 
+def _is_plain_optional(tp: Any) -> bool:
+    args = get_args(tp)
+    return _is_union(tp) and len(args) == 2 and type(None) in args and M.TaskStatus not in args
+
+
 def _is_var_tuple(tp: Any) -> bool:
     args = get_args(tp)
     return get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis
@@ -177,6 +182,14 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
 
     conv.register_structure_hook_factory(_is_var_tuple, _tuple_hook)
 
+    def _optional_hook(tp: Any) -> Callable[[Any, Any], Any]:
+        # ``X | None``: find X's hook once, not on every value (cattrs' default re-dispatches).
+        inner = next(a for a in get_args(tp) if a is not type(None))
+        handler = conv.get_structure_hook(inner)
+        return lambda value, _: None if value is None else handler(value, inner)
+
+    conv.register_structure_hook_factory(_is_plain_optional, _optional_hook)
+
     def _event_data(value: Any, _: Any) -> M.Task | Mapping[str, Any] | None:
         if value is None:
             return None
@@ -208,11 +221,16 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
         def structure(value: Any, _: Any) -> Any:
             if not isinstance(value, Mapping):
                 raise TypeError(f"{cls.__name__} must be an object, got {type(value).__name__}")
-            unknown = {k: v for k, v in value.items() if k not in known}
+            given: dict[str, Any] = {}
+            unknown: dict[str, Any] = {}
+            for k, v in value.items():
+                if k not in known:
+                    unknown[k] = v
+                elif v is not None:  # ``null`` for an optional field means "not given": the default applies
+                    given[k] = v
             if unknown and strict:
                 raise ValueError(f"{cls.__name__} has undeclared fields: {sorted(unknown)}")
-            # ``null`` for an optional field means "not given": the default applies.
-            inst = base({k: v for k, v in value.items() if k in known and v is not None}, cls)
+            inst = base(given, cls)
             if has_extra and unknown:
                 object.__setattr__(inst, "extra", unknown)  # frozen: set once, while new
             return inst
