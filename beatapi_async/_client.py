@@ -16,7 +16,7 @@ import aiohttp
 
 from . import _protocol, _validate
 from ._config import ENV_API_KEY, ENV_LOG, NOT_GIVEN, NotGiven, PollPolicy, Timeouts, load_config, to_timeouts
-from ._exceptions import APIStatusError, AuthenticationError, BeatAPIError, InvalidResponseError
+from ._exceptions import APIConnectionError, APIStatusError, AuthenticationError, BeatAPIError, InvalidResponseError
 from ._logging import REDACTOR, get_logger, remember_secret
 from ._retry import call_with_retries, should_retry
 from ._transport import AiohttpTransport, Transport
@@ -184,8 +184,13 @@ class AsyncBeatAPI:
         replayable: bool | None = None,
         timeout: Timeouts | float | NotGiven | None = NOT_GIVEN,
         max_retries: int | None = None,
+        done_if_gone: Any = None,
     ) -> Any:
-        """Send one logical call (with retries) and return the ``data`` of its answer."""
+        """Send one logical call (with retries) and return the ``data`` of its answer.
+
+        ``done_if_gone``: for a delete, the data to return when a retry finds the thing
+        gone (404) after an earlier attempt may have reached the server and done it.
+        """
         if self._closed:
             # Sending would quietly open a new session that nothing ever closes.
             raise BeatAPIError("client_closed: this AsyncBeatAPI was closed; create a new one")
@@ -217,23 +222,33 @@ class AsyncBeatAPI:
             replayable = method != "POST" or idempotency_key is not None
         describe = f"{method} {path}"
         attempt = 0
+        may_have_acted = False  # an earlier attempt may have reached the server and done the work
 
         async def send_once() -> Any:
-            nonlocal attempt
+            nonlocal attempt, may_have_acted
             attempt += 1
             started = time.perf_counter()
             try:
                 response = await self._transport.send(request, timeout=timeouts)
             except BeatAPIError as exc:
                 logger.info("%s failed (attempt %d): %s", describe, attempt, exc)
+                may_have_acted |= not isinstance(exc, APIConnectionError) or exc.sent
                 raise
             elapsed = (time.perf_counter() - started) * 1000
             try:
                 data = _protocol.decode_data(response, secrets=self._secrets)
             except APIStatusError as exc:
+                if exc.status == 404 and may_have_acted and done_if_gone is not None:
+                    # The answer to our earlier attempt was lost, not the delete itself.
+                    logger.info("%s -> 404 on attempt %d: an earlier attempt did it", describe, attempt)
+                    return done_if_gone
                 # The error body's request id and code say more than the headers.
                 logger.info("%s -> %d %s request_id=%s attempt=%d %.1fms", describe, response.status, exc.code,
                             exc.request_id, attempt, elapsed)  # fmt: skip
+                may_have_acted |= exc.status is None or exc.status >= 500
+                raise
+            except InvalidResponseError:
+                may_have_acted = True
                 raise
             # Every answer at DEBUG; failures and retries (above, and in _retry) at INFO.
             logger.debug("%s -> %d request_id=%s attempt=%d %.1fms", describe, response.status,

@@ -128,13 +128,21 @@ class APIConnectionError(BeatAPIError):
     connection could not be made), so even an unkeyed billable POST may be re-sent.
     """
 
+    code = "connection_error"
+    request_id: str | None = None  # no answer came, so there is none
+
     def __init__(self, message: str = "Connection error.", *, sent: bool = True) -> None:
         super().__init__(message)
         self.sent = sent
 
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message} (request_id=none)"
+
 
 class APITimeoutError(APIConnectionError, TimeoutError):
     """A connect, read or total timeout of one request ran out."""
+
+    code = "timeout"
 
     def __init__(self, message: str = "Request timed out.", *, sent: bool = True) -> None:
         super().__init__(message, sent=sent)

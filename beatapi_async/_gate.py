@@ -20,9 +20,13 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import anyio
 
+from ._exceptions import APIConnectionError, APIStatusError, InvalidResponseError
+from ._logging import get_logger
+
 if TYPE_CHECKING:
     from ._client import AsyncBeatAPI
 
+logger = get_logger("beatapi_async")
 
 @runtime_checkable
 class Gate(Protocol):
@@ -93,6 +97,12 @@ class LocalGate:
             try:
                 with anyio.move_on_after(self._refresh_interval):
                     await fut
+            except BaseException:
+                if fut.done() and not fut.cancelled():
+                    # Woken for a free slot, then cancelled: pass the slot on, or the next
+                    # waiter would sit out a whole refresh interval beside it.
+                    self._wake()
+                raise
             finally:
                 if not fut.done():
                     fut.cancel()
@@ -103,7 +113,19 @@ class LocalGate:
                 self._wake()  # more may be free (capacity grew): pass the word on
                 return
             if time.monotonic() - self._last_refresh >= self._refresh_interval:
-                await self.refresh()
+                await self._refresh_while_waiting()
+
+    async def _refresh_while_waiting(self) -> None:
+        try:
+            await self.refresh()
+        except (APIConnectionError, InvalidResponseError, APIStatusError) as exc:
+            # A request waiting in line must not fail because a re-read of usage did:
+            # the last known capacity holds, and slots we free still wake waiters.
+            # Only an answer that will not change by waiting (401, 403, ...) ends the wait.
+            if isinstance(exc, APIStatusError) and exc.status is not None and exc.status < 500 and exc.status != 429:
+                raise
+            logger.info("concurrency gate: re-reading usage failed, keeping the last capacity: %s", exc)
+            self._last_refresh = time.monotonic()
 
     def _wake(self) -> None:
         while self._waiters:

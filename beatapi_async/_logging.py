@@ -27,7 +27,8 @@ def remember_secret(*secrets: str | None) -> None:
         _known.update(s for s in secrets if isinstance(s, str) and len(s) >= _MIN_SECRET)
 
 
-def _mask(text: str) -> str:
+def mask(text: str) -> str:
+    """``text`` with every key and secret masked: BeatAPI's shapes, and those remembered."""
     return redact(text, *sorted(_known, key=len, reverse=True))
 
 
@@ -40,7 +41,7 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:
             message = f"{record.msg!s} {record.args!r}"
-        record.msg, record.args = _mask(message), None
+        record.msg, record.args = mask(message), None
         if record.exc_info:
             if not record.exc_text:
                 record.exc_text = _formatter.formatException(record.exc_info)
@@ -48,9 +49,9 @@ class RedactingFilter(logging.Filter):
             # text may quote a secret) is dropped so no formatter re-renders it.
             record.exc_info = None
         if record.exc_text:
-            record.exc_text = _mask(record.exc_text)
+            record.exc_text = mask(record.exc_text)
         if record.stack_info:
-            record.stack_info = _mask(record.stack_info)
+            record.stack_info = mask(record.stack_info)
         return True
 
 

@@ -18,6 +18,7 @@ import attrs
 
 from . import _rules as R
 from . import _validate
+from ._logging import mask
 
 
 class TaskStatus(str, enum.Enum):
@@ -36,9 +37,15 @@ class TaskStatus(str, enum.Enum):
         return self.value
 
 
+def _masked_repr(value: Any) -> str:
+    # What the server sent may hold a secret this SDK does not know as one (a new field):
+    # a repr masks every key and secret (BeatAPI's shapes, and the client's own key).
+    return mask(repr(value))
+
+
 def _extra() -> Any:
     # Unknown fields from newer deployments, kept visible (never dropped).
-    return attrs.field(factory=dict, hash=False)
+    return attrs.field(factory=dict, hash=False, repr=_masked_repr)
 
 
 def _secret_repr(value: str | None) -> str:
@@ -261,7 +268,7 @@ class WebhookEvent:
     event: str
     id: str | None = None
     created_at: datetime | None = None
-    data: Task | Mapping[str, Any] | None = attrs.field(default=None, hash=False)
+    data: Task | Mapping[str, Any] | None = attrs.field(default=None, hash=False, repr=_masked_repr)
     extra: Mapping[str, Any] = _extra()
 
     @property

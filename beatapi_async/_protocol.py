@@ -87,7 +87,30 @@ def encode_json(body: Any) -> bytes:
     try:
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     except UnicodeEncodeError:  # a lone surrogate, e.g. from a badly decoded file name
-        raise RequestValidationError("body", "text must be valid Unicode (it contains a lone surrogate)") from None
+        field = _invalid_text_at(body, "") or "body"
+        raise RequestValidationError(field, "text must be valid Unicode (it contains a lone surrogate)") from None
+
+
+def _invalid_text_at(value: Any, path: str) -> str | None:
+    """The field (``prompt``, ``images[2]``, ``metadata['k']``) holding text UTF-8 cannot encode."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return path or "body"
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            here = str(key) if not path else f"{path}[{key!r}]"
+            found = _invalid_text_at(key, here) or _invalid_text_at(item, here)
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _invalid_text_at(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
 
 
 def request_id_of(headers: Mapping[str, str]) -> str | None:

@@ -93,7 +93,11 @@ async def run_one(
 
     try:
         task = await _admit_and_create(client, request, idempotency_key)
-        held = task.is_running
+        held = True
+        if not task.is_running:
+            # A create replayed by its Idempotency-Key may answer a task already past
+            # running: the slot it was admitted with goes back now, never leaks.
+            await release()
         await _call(on_created, task)
         return await wait_for_task(
             client, task, timeout=timeout, until=until, on_update=hook, raise_on_failure=raise_on_failure

@@ -55,6 +55,7 @@ class AiohttpTransport:
         if session.closed:  # only a caller's session can be closed here; aiohttp would raise RuntimeError
             raise BeatAPIError("session_closed: the aiohttp.ClientSession given to AsyncBeatAPI is closed")
         data = request.body_factory() if request.body_factory is not None else request.body
+        what = f"{request.method} {request.path}"
         try:
             async with session.request(
                 request.method,
@@ -68,13 +69,13 @@ class AiohttpTransport:
                 headers = {k.lower(): v for k, v in resp.headers.items()}
                 return Response(status=resp.status, headers=headers, body=body)
         except aiohttp.ConnectionTimeoutError:
-            raise APITimeoutError(f"Connect timeout after {timeout.connect}s.", sent=False) from None
+            raise APITimeoutError(f"{what}: connect timeout after {timeout.connect}s", sent=False) from None
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
-            raise APITimeoutError("Request timed out.") from None
+            raise APITimeoutError(f"{what}: request timed out") from None
         except aiohttp.ClientConnectorError as exc:
-            raise APIConnectionError(f"Could not connect: {exc.os_error or exc}", sent=False) from None
+            raise APIConnectionError(f"{what}: could not connect: {exc.os_error or exc}", sent=False) from None
         except (aiohttp.ClientError, OSError) as exc:
-            raise APIConnectionError(f"Connection error: {type(exc).__name__}: {exc}") from None
+            raise APIConnectionError(f"{what}: {type(exc).__name__}: {exc}") from None
         finally:
             # An upload body opens files per attempt; let it close them now.
             release = getattr(request.body_factory, "release", None)

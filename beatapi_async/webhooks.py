@@ -32,7 +32,6 @@ import hashlib
 import hmac
 import inspect
 import json
-import logging
 import math
 import re
 import time
@@ -46,11 +45,12 @@ from aiohttp import web
 from . import _rules as R
 from ._convert import structure
 from ._exceptions import WebhookVerificationError
+from ._logging import get_logger, remember_secret
 from ._models import WebhookEvent
 
 __all__ = ["SupportsNotify", "aiohttp_handler", "sign", "verify"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 DEDUPE_CAPACITY: Final = 10_000
 """How many recent event ids ``aiohttp_handler`` remembers to drop repeated deliveries."""
@@ -206,6 +206,7 @@ def aiohttp_handler(
         ValueError: ``tolerance`` is not a finite, non-negative number.
     """
     secrets = _secrets(secret)
+    remember_secret(*secrets)
     _check_window_args(tolerance, None)
     recent: OrderedDict[str, None] = OrderedDict()
     # Deliveries of one event that arrive while it is being handled wait for that

@@ -295,8 +295,9 @@ def test_idempotency_key_rules() -> None:
 
 
 async def test_invalid_unicode_is_refused_before_sending(client: AsyncBeatAPI, mocked: aioresponses) -> None:
-    with pytest.raises(RequestValidationError, match="body"):
+    with pytest.raises(RequestValidationError, match="prompt") as info:
         await client.music_video.create(images=[IMG], audio_url=AUDIO, prompt="lone \ud800 surrogate")
+    assert info.value.field == "prompt"
     with pytest.raises(RequestValidationError, match="task_id"):
         await client.tasks.get("task_\ud800")
     assert calls(mocked) == []

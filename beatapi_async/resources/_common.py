@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -31,6 +31,17 @@ class Resource:
 
     def __init__(self, client: AsyncBeatAPI) -> None:
         self._client = client
+
+
+def as_list(value: Any) -> Any:
+    """A list of the items of a list-like argument (tuple, set, generator); anything else as it is.
+
+    A string, a mapping or a number stays itself, so the check that follows says "must be a
+    list" instead of crashing on it or complaining about its first letter.
+    """
+    if isinstance(value, (str, bytes, bytearray, Mapping)) or not isinstance(value, Iterable):
+        return value
+    return list(value)
 
 
 def new_idempotency_key() -> str:

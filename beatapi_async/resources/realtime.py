@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from .._config import NOT_GIVEN
 from .._models import RealtimeSession
 from .._validate import check_realtime_session, path_id
-from ._common import Resource, TimeoutArg, new_idempotency_key
+from ._common import Resource, TimeoutArg, as_list, new_idempotency_key
 
 
 class Realtime(Resource):
@@ -29,7 +29,7 @@ class Realtime(Resource):
         """
         body = {
             "max_duration_seconds": max_duration_seconds,
-            "allowed_origins": list(allowed_origins) if not isinstance(allowed_origins, str) else allowed_origins,
+            "allowed_origins": as_list(allowed_origins),
             "metadata": dict(metadata) if isinstance(metadata, Mapping) else metadata,
         }
         check_realtime_session(body)
