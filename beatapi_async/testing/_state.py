@@ -118,14 +118,23 @@ class Emulator:
         )
 
     # -- tasks -----------------------------------------------------------------------
+    def _replay_task(
+        self, path: str, headers: Mapping[str, str], body: dict[str, Any], request_id: str
+    ) -> tuple[str | None, Result | None]:
+        """The Idempotency-Key of a billable task POST, and the earlier answer if it is a repeat."""
+        key = IdempotencyKeys.key_of(headers, required=False)
+        seen = self.idempotency.lookup(key, f"POST {path}", body)
+        if seen is None:
+            return key, None
+        return key, (seen.status, self.render_task(self.engine.get(seen.object_id), request_id))
+
     def create_task(
         self, workflow: str, path: str, headers: Mapping[str, str], body: dict[str, Any], request_id: str
     ) -> Result:
         """Create a Music Video or Ecommerce Video task (201), or replay an idempotent one."""
-        key = IdempotencyKeys.key_of(headers, required=False)
-        seen = self.idempotency.lookup(key, f"POST {path}", body)
-        if seen is not None:
-            return seen.status, self.render_task(self.engine.get(seen.object_id), request_id)
+        key, replay = self._replay_task(path, headers, body, request_id)
+        if replay is not None:
+            return replay
         if workflow == "music-video":
             validated(V.check_music_video, body, trusted_origins=(self.base_url,))
             billable, price = self._price_music_video(body)
@@ -195,10 +204,9 @@ class Emulator:
         self, task_id: str, shot_id: str, path: str, headers: Mapping[str, str], body: dict[str, Any], request_id: str
     ) -> Result:
         """Start a shot edit (202)."""
-        key = IdempotencyKeys.key_of(headers, required=False)
-        seen = self.idempotency.lookup(key, f"POST {path}", body)
-        if seen is not None:
-            return seen.status, self.render_task(self.engine.get(seen.object_id), request_id)
+        key, replay = self._replay_task(path, headers, body, request_id)
+        if replay is not None:
+            return replay
         task = self.engine.get(task_id)
         shot = task.shot(shot_id)
         validated(V.check_shot_edit, body)
@@ -220,10 +228,9 @@ class Emulator:
         self, task_id: str, path: str, headers: Mapping[str, str], body: dict[str, Any], request_id: str
     ) -> Result:
         """Start composing the chosen shots (202)."""
-        key = IdempotencyKeys.key_of(headers, required=False)
-        seen = self.idempotency.lookup(key, f"POST {path}", body)
-        if seen is not None:
-            return seen.status, self.render_task(self.engine.get(seen.object_id), request_id)
+        key, replay = self._replay_task(path, headers, body, request_id)
+        if replay is not None:
+            return replay
         task = self.engine.get(task_id)
         validated(V.check_compose, body)
         for shot_id in body["shot_ids"]:
