@@ -250,6 +250,10 @@ class PollScheduler:
                 w.in_flight = poll
                 self._polls.add(poll)
                 poll.add_done_callback(self._polls.discard)
+        except Exception as exc:  # a bug here must end the waits, never leave them hanging
+            for w in list(self._watches.values()):
+                self._fail(w, exc)
+            raise
         finally:
             if self._loop_task is asyncio.current_task():
                 self._loop_task = None
