@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -94,8 +95,38 @@ def wants_json(ctx: click.Context, local: bool) -> bool:
 
 
 def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run one command's coroutine: the one ``asyncio.run`` of the invocation."""
-    return asyncio.run(factory())
+    """Run one command's coroutine: the one ``asyncio.run`` of the invocation.
+
+    Ctrl-C cancels the command's task (so its cleanup runs) and then surfaces as
+    ``KeyboardInterrupt``. Python 3.11's ``asyncio.run`` does this by itself; on 3.10
+    the interrupt could otherwise strike inside any callback and print a traceback.
+    """
+
+    async def main() -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        interrupted = False
+
+        def on_sigint() -> None:
+            nonlocal interrupted
+            interrupted = True
+            if task is not None:
+                task.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+            return await factory()
+        try:
+            return await factory()
+        except asyncio.CancelledError:
+            if interrupted:
+                raise KeyboardInterrupt from None
+            raise
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+
+    return asyncio.run(main())
 
 
 def error_exit(exc: BaseException) -> CliError | None:
