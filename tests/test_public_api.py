@@ -196,3 +196,17 @@ def test_models_are_frozen_and_slotted() -> None:
         assert attrs.has(cls), name
         assert "__slots__" in vars(cls), name
         assert cls.__setattr__ is not object.__setattr__, name  # frozen
+
+
+def test_import_stays_light() -> None:
+    """``import beatapi_async`` loads neither the CLI, the emulator, cattrs nor tenacity (import time)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, beatapi_async; "
+        "print(sorted(m for m in ('cattrs', 'tenacity', 'click', 'rich', 'beatapi_async.cli', "
+        "'beatapi_async.testing', 'beatapi_async.waiting') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
