@@ -71,3 +71,41 @@ def calls(m: aioresponses, method: str | None = None) -> list[tuple[str, str, di
 
 def error_body(code: str, message: str = "Something went wrong.", **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "request_id": "req_err_1", **extra}}
+
+
+def _status_cases() -> list[tuple[int, str, type[Any]]]:
+    from beatapi_async import (
+        APIStatusError,
+        AuthenticationError,
+        BadRequestError,
+        ConcurrencyLimitError,
+        ConflictError,
+        InsufficientCreditsError,
+        InternalServerError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        ServiceUnavailableError,
+    )
+
+    return [
+        (400, "bad_request", BadRequestError),
+        (401, "unauthorized", AuthenticationError),
+        (402, "insufficient_credits", InsufficientCreditsError),
+        (403, "forbidden", PermissionDeniedError),
+        (404, "not_found", NotFoundError),
+        (409, "idempotency_conflict", ConflictError),
+        (429, "rate_limit_exceeded", RateLimitError),
+        (429, "user_concurrency_exceeded", ConcurrencyLimitError),
+        (500, "internal_error", InternalServerError),
+        (502, "bad_gateway", InternalServerError),
+        (503, "processing_unavailable", ServiceUnavailableError),
+        (504, "gateway_timeout", InternalServerError),
+        (405, "method_not_allowed", APIStatusError),
+        (418, "teapot", APIStatusError),
+        (422, "unprocessable", APIStatusError),
+    ]
+
+
+# Every documented error status (and some undocumented 4xx) with its code and error class.
+STATUS_CASES = _status_cases()

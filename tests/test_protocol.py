@@ -11,16 +11,9 @@ import pytest
 
 from beatapi_async import (
     APIStatusError,
-    AuthenticationError,
     BadRequestError,
-    ConcurrencyLimitError,
-    ConflictError,
-    InsufficientCreditsError,
-    InternalServerError,
     InvalidResponseError,
     NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
     ServiceUnavailableError,
 )
 from beatapi_async._protocol import (
@@ -34,7 +27,7 @@ from beatapi_async._protocol import (
     unwrap_list,
 )
 
-from ._helpers import fixture
+from ._helpers import STATUS_CASES, fixture
 
 
 def resp(status: int, body: Any = b"", **headers: str) -> Response:
@@ -56,25 +49,7 @@ def test_encode_json_compact_utf8() -> None:
     assert encode_json({"prompt": "北京", "n": 1}) == '{"prompt":"北京","n":1}'.encode()
 
 
-@pytest.mark.parametrize(
-    ("status", "code", "cls"),
-    [
-        (400, "bad_request", BadRequestError),
-        (401, "unauthorized", AuthenticationError),
-        (402, "insufficient_credits", InsufficientCreditsError),
-        (403, "forbidden", PermissionDeniedError),
-        (404, "not_found", NotFoundError),
-        (409, "idempotency_conflict", ConflictError),
-        (429, "rate_limit_exceeded", RateLimitError),
-        (429, "user_concurrency_exceeded", ConcurrencyLimitError),
-        (500, "internal_error", InternalServerError),
-        (502, "bad_gateway", InternalServerError),
-        (503, "processing_unavailable", ServiceUnavailableError),
-        (504, "gateway_timeout", InternalServerError),
-        (405, "method_not_allowed", APIStatusError),
-        (422, "unprocessable", APIStatusError),
-    ],
-)
+@pytest.mark.parametrize(("status", "code", "cls"), STATUS_CASES)
 def test_error_mapping(status: int, code: str, cls: type[APIStatusError]) -> None:
     e = error_from_response(resp(status, err(code, retryable=False, details={"field": "images"})))
     assert type(e) is cls

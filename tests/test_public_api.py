@@ -8,15 +8,8 @@ import re
 import beatapi_async
 from beatapi_async import _exceptions
 
-# Every name SDK.md fixes ("Public surface", "Configuration", "Errors").
-SDK_NAMES = {
-    "AsyncBeatAPI",
-    "Timeouts",
-    "PollPolicy",
-    "wait_for_task",
-    "MusicVideoRequest",
-    "EcommerceVideoRequest",
-    # response models
+# The response models SDK.md names.
+RESPONSE_MODELS = (
     "Workflow",
     "Task",
     "TaskUsage",
@@ -31,6 +24,17 @@ SDK_NAMES = {
     "WebhookEvent",
     "RealtimeSession",
     "Deleted",
+)
+
+# Every name SDK.md fixes ("Public surface", "Configuration", "Errors").
+SDK_NAMES = {
+    "AsyncBeatAPI",
+    "Timeouts",
+    "PollPolicy",
+    "wait_for_task",
+    "MusicVideoRequest",
+    "EcommerceVideoRequest",
+    *RESPONSE_MODELS,
     # errors
     "BeatAPIError",
     "BadRequestError",
@@ -176,22 +180,7 @@ def test_error_tree_is_shallow_and_rooted() -> None:
 def test_models_are_frozen_and_slotted() -> None:
     import attrs
 
-    for name in (
-        "Workflow",
-        "Task",
-        "TaskUsage",
-        "TaskOutput",
-        "Media",
-        "Storyboard",
-        "StoryboardShot",
-        "ShotMedia",
-        "File",
-        "Usage",
-        "WebhookEndpoint",
-        "WebhookEvent",
-        "RealtimeSession",
-        "Deleted",
-    ):
+    for name in RESPONSE_MODELS:
         cls = getattr(beatapi_async, name)
         assert attrs.has(cls), name
         assert "__slots__" in vars(cls), name

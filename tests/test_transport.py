@@ -22,24 +22,17 @@ from beatapi_async import (
     APITimeoutError,
     AsyncBeatAPI,
     AuthenticationError,
-    BadRequestError,
     BeatAPIError,
-    ConcurrencyLimitError,
-    ConflictError,
-    InsufficientCreditsError,
     InternalServerError,
     InvalidResponseError,
-    NotFoundError,
     PermissionDeniedError,
-    RateLimitError,
     RequestValidationError,
-    ServiceUnavailableError,
     Timeouts,
     Transport,
     __version__,
 )
 
-from ._helpers import MOCK_BASE, MOCK_KEY, calls, error_body
+from ._helpers import MOCK_BASE, MOCK_KEY, STATUS_CASES, calls, error_body
 from ._loopback import API_KEY, LoopbackBeatAPI, ok, task
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -134,22 +127,6 @@ async def test_empty_id_refused_before_sending(client: AsyncBeatAPI, mocked: aio
 
 # -- error mapping ------------------------------------------------------------------------
 
-STATUS_CASES = [
-    (400, "bad_request", BadRequestError),
-    (401, "unauthorized", AuthenticationError),
-    (402, "insufficient_credits", InsufficientCreditsError),
-    (403, "forbidden", PermissionDeniedError),
-    (404, "not_found", NotFoundError),
-    (409, "idempotency_conflict", ConflictError),
-    (429, "rate_limit_exceeded", RateLimitError),
-    (429, "user_concurrency_exceeded", ConcurrencyLimitError),
-    (500, "internal_error", InternalServerError),
-    (502, "bad_gateway", InternalServerError),
-    (503, "processing_unavailable", ServiceUnavailableError),
-    (504, "gateway_timeout", InternalServerError),
-    (405, "method_not_allowed", APIStatusError),
-    (418, "teapot", APIStatusError),
-]
 
 
 @pytest.mark.parametrize(("status", "code", "cls"), STATUS_CASES)
