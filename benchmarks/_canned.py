@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from _common import cpu_seconds, median
+from _common import cpu_seconds, median, serve_in_child
 
 TASK_ID = "task_9psVDD5ACK5FTs"
 RUNWAY_ID = "17f20503-6c24-4c16-946b-35dbbce2af2f"
@@ -88,19 +88,7 @@ def serve(conn: Connection) -> None:
         t = os.times()
         return web.json_response({"served": served, "cpu": t.user + t.system})
 
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_get("/v1/tasks/{id}", beat)
-        app.router.add_get("/runway/v1/tasks/{id}", runway)
-        app.router.add_get("/_stats", stats)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        conn.send(runner.addresses[0][1])
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
+    serve_in_child(conn, [("/v1/tasks/{id}", beat), ("/runway/v1/tasks/{id}", runway), ("/_stats", stats)])
 
 
 # -- the clients ----------------------------------------------------------------------------

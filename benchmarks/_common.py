@@ -124,3 +124,26 @@ class ServerProcess:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+def serve_in_child(conn: Any, routes: Sequence[tuple[str, Any]], *, backlog: int = 1024) -> None:
+    """Serve GET ``routes`` on 127.0.0.1 (a free port, sent on ``conn``) until killed.
+
+    Runs in a child process, so the server's CPU never competes inside the measured client.
+    """
+    import asyncio
+
+    from aiohttp import web
+
+    async def main() -> None:
+        app = web.Application()
+        for path, handler in routes:
+            app.router.add_get(path, handler)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=backlog)
+        await site.start()
+        conn.send(runner.addresses[0][1])
+        await asyncio.Event().wait()
+
+    asyncio.run(main())

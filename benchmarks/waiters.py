@@ -36,7 +36,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from _common import ServerProcess, cpu_seconds, emit, rss_bytes, table
+from _common import ServerProcess, cpu_seconds, emit, max_in_window, rss_bytes, serve_in_child, table
 
 SPEED = 60.0  # BeatAPI seconds per real second
 BUDGET = 100  # polls per BeatAPI minute
@@ -70,25 +70,9 @@ def serve(conn: Connection) -> None:
         until = float(request.query.get("until", "inf"))
         window = float(request.query.get("window", "1"))
         ts = [t for t in times if since <= t < until]
-        best = start = 0
-        for end, t in enumerate(ts):
-            while t - ts[start] >= window:
-                start += 1
-            best = max(best, end - start + 1)
-        return web.json_response({"polls": len(ts), "max_in_window": best})
+        return web.json_response({"polls": len(ts), "max_in_window": max_in_window(ts, window)})
 
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_get("/v1/tasks/{id}", task)
-        app.router.add_get("/_stats", stats)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096)
-        await site.start()
-        conn.send(runner.addresses[0][1])
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
+    serve_in_child(conn, [("/v1/tasks/{id}", task), ("/_stats", stats)], backlog=4096)
 
 
 # -- one measurement (child process) ------------------------------------------------------------
