@@ -301,10 +301,9 @@ class AsyncBeatAPI:
 
     async def notify(self, event: WebhookEvent) -> None:
         """Tell waiters that a verified webhook event says a task changed: they check it at once."""
-        from ._models import Task as _Task
-
-        data = event.data
-        task_id = data.id if isinstance(data, _Task) else (data or {}).get("id") if isinstance(data, Mapping) else None
+        # ``event.task`` when the body was a whole task; else whatever id the data names.
+        task = event.task
+        task_id = task.id if task is not None else event.data.get("id") if isinstance(event.data, Mapping) else None
         if isinstance(task_id, str) and task_id:
             self._poller().notify(task_id)
 
