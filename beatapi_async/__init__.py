@@ -44,6 +44,7 @@ from ._models import (
     StoryboardShot,
     Task,
     TaskOutput,
+    TaskRequest,
     TaskStatus,
     TaskUsage,
     Usage,
@@ -53,7 +54,9 @@ from ._models import (
     Workflow,
     WorkflowUsage,
 )
+from ._options import BodyOptions, RequestOptions
 from ._protocol import Request, Response
+from ._raw import RawResponse
 from ._transport import AiohttpTransport, Transport
 from ._version import __version__
 
@@ -67,6 +70,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BeatAPIError",
+    "BodyOptions",
     "ConcurrencyLimitError",
     "ConflictError",
     "Deleted",
@@ -83,10 +87,12 @@ __all__ = [
     "PermissionDeniedError",
     "PollPolicy",
     "RateLimitError",
+    "RawResponse",
     "RealtimeCredits",
     "RealtimeSession",
     "RealtimeUsage",
     "Request",
+    "RequestOptions",
     "RequestValidationError",
     "Response",
     "ServiceUnavailableError",
@@ -96,6 +102,7 @@ __all__ = [
     "Task",
     "TaskFailedError",
     "TaskOutput",
+    "TaskRequest",
     "TaskStatus",
     "TaskUsage",
     "Timeouts",
