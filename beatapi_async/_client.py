@@ -17,7 +17,14 @@ import aiohttp
 
 from . import _protocol, _validate
 from ._config import ENV_API_KEY, ENV_LOG, NOT_GIVEN, NotGiven, PollPolicy, Timeouts, load_config, to_timeouts
-from ._exceptions import APIConnectionError, APIStatusError, AuthenticationError, BeatAPIError, InvalidResponseError
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    BeatAPIError,
+    InvalidResponseError,
+    RequestValidationError,
+)
 from ._logging import REDACTOR, get_logger, remember_secret
 from ._retry import call_with_retries, should_retry
 from ._transport import AiohttpTransport, Transport
@@ -198,7 +205,7 @@ class AsyncBeatAPI:
         """
         if self._closed:
             # Sending would quietly open a new session that nothing ever closes.
-            raise BeatAPIError("client_closed: this AsyncBeatAPI was closed; create a new one")
+            raise BeatAPIError("this AsyncBeatAPI was closed; create a new one", code="client_closed")
         headers = self._headers(auth)
         body = None
         if json is not None:
@@ -306,6 +313,10 @@ class AsyncBeatAPI:
 
     async def notify(self, event: WebhookEvent) -> None:
         """Tell waiters that a verified webhook event says a task changed: they check it at once."""
+        from ._models import WebhookEvent
+
+        if not isinstance(event, WebhookEvent):
+            raise RequestValidationError("event", "must be a WebhookEvent (from beatapi_async.webhooks.verify)")
         # ``event.task`` when the body was a whole task; else whatever id the data names.
         task = event.task
         task_id = task.id if task is not None else event.data.get("id") if isinstance(event.data, Mapping) else None
