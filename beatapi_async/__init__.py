@@ -55,6 +55,7 @@ from ._models import (
     WorkflowUsage,
 )
 from ._options import BodyOptions, RequestOptions
+from ._pricing import Estimate
 from ._protocol import Request, Response
 from ._raw import RawResponse
 from ._transport import AiohttpTransport, Transport
@@ -75,6 +76,7 @@ __all__ = [
     "ConflictError",
     "Deleted",
     "EcommerceVideoRequest",
+    "Estimate",
     "File",
     "Gate",
     "InsufficientCreditsError",

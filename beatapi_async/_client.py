@@ -10,6 +10,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -44,12 +45,14 @@ from .resources import (
 
 if TYPE_CHECKING:
     from ._gate import Gate
-    from ._models import Task, TaskRequest, WebhookEvent
+    from ._models import File, Task, TaskRequest, WebhookEvent
     from ._options import RequestOptions, Unpack
+    from ._pricing import Estimate, Operation
     from .waiting import PollScheduler, Until
 
 T = TypeVar("T")
 logger = get_logger("beatapi_async")
+_MAX_REMEMBERED_UPLOADS = 10_000
 
 
 def _structure(data: Any, cls: type[T]) -> T:
@@ -117,6 +120,8 @@ class AsyncBeatAPI:
         remember_secret(self._config.api_key)
         self._scheduler: PollScheduler | None = None
         self._gate: Gate | None = None
+        # Lengths of the audio files this client uploaded, by URL: what ``estimate`` bills by.
+        self._audio_lengths: dict[str, float] = {}
         self._closed = False
         # ``with_options`` clients share the root's session, gate and poller.
         self._root = self
@@ -425,6 +430,41 @@ class AsyncBeatAPI:
         return as_completed(
             self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update
         )
+
+    # -- credits (_pricing.py, _credits.py) --------------------------------------------
+
+    def estimate(
+        self,
+        request: TaskRequest,
+        *,
+        audio_seconds: float | Decimal | None = None,
+        operation: Operation = "create",
+        shot_seconds: int | None = None,
+    ) -> Estimate:
+        """What BeatAPI will reserve for ``request``, from the launch price table; sends nothing.
+
+        A Music Video's billable length is ``audio_seconds=``, else the length BeatAPI
+        measured for audio this client uploaded (``files.upload``), else unknown: then
+        ``exact`` is False and ``credits`` is the upper bound (the longest audio BeatAPI
+        accepts). ``operation="edit_shot"`` prices a shot edit of the task ``request``
+        made (``shot_seconds``, default 5); ``"compose"`` its fixed compose price.
+        """
+        from ._pricing import estimate
+
+        return estimate(
+            request, audio_seconds=audio_seconds, known_audio=self._audio_lengths, operation=operation,
+            shot_seconds=shot_seconds,
+        )  # fmt: skip
+
+    def _remember_upload(self, file: File) -> None:
+        """Keep an uploaded audio file's measured length for ``estimate`` (bounded: oldest forgotten)."""
+        if file.audio_duration_seconds is None:
+            return
+        lengths = self._audio_lengths
+        lengths.pop(file.url, None)
+        lengths[file.url] = float(file.audio_duration_seconds)
+        while len(lengths) > _MAX_REMEMBERED_UPLOADS:
+            del lengths[next(iter(lengths))]
 
     @property
     def gate(self) -> Gate:

@@ -72,6 +72,7 @@ PINNED = [
     "ConflictError",
     "Deleted",
     "EcommerceVideoRequest",
+    "Estimate",
     "File",
     "Gate",
     "InsufficientCreditsError",
