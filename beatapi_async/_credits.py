@@ -100,7 +100,8 @@ def insufficient(needed: Decimal, left: Decimal, estimate: Estimate, *, cap: boo
     code = "max_credits" if cap else "insufficient_credits"
     where = "the batch's max_credits leaves" if cap else "the account's balance leaves"
     return InsufficientCreditsError(
-        f"this create would reserve {needed} but {where} {left}; it was not sent ({estimate.reason})",
+        f"this create would reserve {needed} but {where} {left}; it was not sent "
+        f"({estimate.workflow} {estimate.reason})",
         status=None,
         code=code,
         details={"needed": needed, "left": left, "estimate": estimate},
