@@ -131,9 +131,10 @@ class APIConnectionError(BeatAPIError):
     code = "connection_error"
     request_id: str | None = None  # no answer came, so there is none
 
-    def __init__(self, message: str = "Connection error.", *, sent: bool = True) -> None:
+    def __init__(self, message: str = "Connection error.", *, sent: bool = True, retryable: bool | None = None) -> None:
         super().__init__(message)
         self.sent = sent
+        self.retryable = retryable  # False: retrying cannot help (an answer trickled past the total timeout)
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message} (request_id=none)"
@@ -144,17 +145,22 @@ class APITimeoutError(APIConnectionError, TimeoutError):
 
     code = "timeout"
 
-    def __init__(self, message: str = "Request timed out.", *, sent: bool = True) -> None:
-        super().__init__(message, sent=sent)
+    def __init__(
+        self, message: str = "Request timed out.", *, sent: bool = True, retryable: bool | None = None
+    ) -> None:
+        super().__init__(message, sent=sent, retryable=retryable)
 
 
 class InvalidResponseError(BeatAPIError):
     """BeatAPI answered 2xx with a body that is not JSON or not of the expected shape."""
 
-    def __init__(self, message: str, *, status: int | None = None, request_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, request_id: str | None = None, retryable: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.request_id = request_id
+        self.retryable = retryable  # False: e.g. an answer too large to read; the next would be too
 
     def __str__(self) -> str:
         return f"{self.status or ''} invalid_response: {self.message} (request_id={self.request_id or 'none'})".lstrip()
