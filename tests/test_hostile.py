@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import zlib
 from collections.abc import Callable
@@ -394,3 +395,70 @@ async def test_a_raise_for_status_session_gives_401_typed(loopback: LoopbackBeat
             await client.usage.get()
     assert type(caught.value).__name__ == "AuthenticationError"
     assert len(loopback.seen("GET", "/v1/usage")) == 1
+
+
+# -- uploads --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def client() -> Any:
+    async with AsyncBeatAPI("sk_test_upload_1234", base_url="http://127.0.0.1:9") as c:
+        yield c
+
+
+async def test_a_directory_upload_says_it_is_a_directory(client: AsyncBeatAPI, tmp_path: Any) -> None:
+    with pytest.raises(RequestValidationError, match="is a directory") as caught:
+        await client.files.upload(tmp_path)
+    assert caught.value.field == "file" and "no such file" not in str(caught.value)
+
+
+async def test_a_fifo_upload_says_it_is_a_fifo(client: AsyncBeatAPI, tmp_path: Any) -> None:
+    fifo = tmp_path / "song.mp3"
+    os.mkfifo(fifo)
+    with anyio.fail_after(TIME_BOUND), pytest.raises(RequestValidationError, match="FIFO") as caught:
+        await client.files.upload(fifo)  # never opened: opening a FIFO would block
+    assert "no such file" not in str(caught.value)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+async def test_dev_zero_is_refused_as_a_device(client: AsyncBeatAPI) -> None:
+    with pytest.raises(RequestValidationError, match="is a device"):
+        await client.files.upload("/dev/zero", filename="zero.mp3")
+    with open("/dev/zero", "rb") as endless, peak_rss() as peak, pytest.raises(  # noqa: ASYNC230
+        RequestValidationError, match="is a device"
+    ):
+        await client.files.upload(endless, filename="zero.mp3")
+    assert peak.growth < MEMORY_BOUND
+
+
+async def test_a_missing_file_still_says_no_such_file(client: AsyncBeatAPI, tmp_path: Any) -> None:
+    with pytest.raises(RequestValidationError, match="no such file"):
+        await client.files.upload(tmp_path / "nope.mp3")
+
+
+async def test_a_file_truncated_during_upload_fails_fast(tmp_path: Any) -> None:
+    path = tmp_path / "song.mp3"
+    path.write_bytes(b"\xff" * (8 * MB))
+    received = [0]
+
+    async def slow_reader(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        while True:
+            chunk = await reader.read(64 * 1024)
+            if not chunk:
+                break
+            received[0] += len(chunk)
+            if received[0] >= MB and path.stat().st_size:
+                os.truncate(path, 0)  # the file shrinks under the upload
+            await asyncio.sleep(0.001)
+        writer.close()
+
+    server = await asyncio.start_server(slow_reader, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        async with AsyncBeatAPI(API_KEY, base_url=url) as client:  # default timeouts: 60 s read
+            exc, elapsed = await timed(lambda: client.files.upload(path))
+    finally:
+        server.close()
+    assert isinstance(exc, RequestValidationError) and "truncated while being uploaded" in str(exc)
+    assert elapsed < TIME_BOUND
