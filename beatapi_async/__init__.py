@@ -53,6 +53,7 @@ from ._models import (
     Workflow,
     WorkflowUsage,
 )
+from ._pricing import Estimate
 from ._protocol import Request, Response
 from ._transport import AiohttpTransport, Transport
 from ._version import __version__
@@ -71,6 +72,7 @@ __all__ = [
     "ConflictError",
     "Deleted",
     "EcommerceVideoRequest",
+    "Estimate",
     "File",
     "Gate",
     "InsufficientCreditsError",

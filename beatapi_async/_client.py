@@ -10,6 +10,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,7 +29,14 @@ from ._config import (
     load_config,
     to_timeouts,
 )
-from ._exceptions import APIConnectionError, APIStatusError, AuthenticationError, BeatAPIError, InvalidResponseError
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    BeatAPIError,
+    InvalidResponseError,
+    RequestValidationError,
+)
 from ._logging import REDACTOR, get_logger, remember_secret
 from ._retry import call_with_retries, should_retry
 from ._transport import ACCEPT_ENCODING, AiohttpTransport, Transport
@@ -45,12 +53,14 @@ from .resources import (
 
 if TYPE_CHECKING:
     from ._gate import Gate
-    from ._models import Task, TaskRequest, WebhookEvent
+    from ._models import File, Task, TaskRequest, WebhookEvent
+    from ._pricing import Estimate, Operation
     from .waiting import PollScheduler, Until
 
 T = TypeVar("T")
 logger = get_logger("beatapi_async")
 _NO_TIMEOUTS = Timeouts(connect=None, read=None, total=None)
+_MAX_REMEMBERED_UPLOADS = 10_000
 
 
 def _structure(data: Any, cls: type[T]) -> T:
@@ -133,6 +143,8 @@ class AsyncBeatAPI:
         self._gate: Gate | None = None
         self._gate_owned = False  # made here (loop-bound), not set by the caller
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Lengths of the audio files this client uploaded, by URL: what ``estimate`` bills by.
+        self._audio_lengths: dict[str, float] = {}
         self._closed = False
 
         self.workflows = Workflows(self)
@@ -250,7 +262,7 @@ class AsyncBeatAPI:
         """
         if self._closed:
             # Sending would quietly open a new session that nothing ever closes.
-            raise BeatAPIError("client_closed: this AsyncBeatAPI was closed; create a new one")
+            raise BeatAPIError("this AsyncBeatAPI was closed; create a new one", code="client_closed")
         if self._loop is not asyncio.get_running_loop():
             self._bind_loop()
         headers = self._headers(auth)
@@ -360,6 +372,10 @@ class AsyncBeatAPI:
 
     async def notify(self, event: WebhookEvent) -> None:
         """Tell waiters that a verified webhook event says a task changed: they check it at once."""
+        from ._models import WebhookEvent
+
+        if not isinstance(event, WebhookEvent):
+            raise RequestValidationError("event", "must be a WebhookEvent (from beatapi_async.webhooks.verify)")
         # ``event.task`` when the body was a whole task; else whatever id the data names.
         task = event.task
         task_id = task.id if task is not None else event.data.get("id") if isinstance(event.data, Mapping) else None
@@ -429,6 +445,41 @@ class AsyncBeatAPI:
         return as_completed(
             self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update
         )
+
+    # -- credits (_pricing.py, _credits.py) --------------------------------------------
+
+    def estimate(
+        self,
+        request: TaskRequest,
+        *,
+        audio_seconds: float | Decimal | None = None,
+        operation: Operation = "create",
+        shot_seconds: int | None = None,
+    ) -> Estimate:
+        """What BeatAPI will reserve for ``request``, from the launch price table; sends nothing.
+
+        A Music Video's billable length is ``audio_seconds=``, else the length BeatAPI
+        measured for audio this client uploaded (``files.upload``), else unknown: then
+        ``exact`` is False and ``credits`` is the upper bound (the longest audio BeatAPI
+        accepts). ``operation="edit_shot"`` prices a shot edit of the task ``request``
+        made (``shot_seconds``, default 5); ``"compose"`` its fixed compose price.
+        """
+        from ._pricing import estimate
+
+        return estimate(
+            request, audio_seconds=audio_seconds, known_audio=self._audio_lengths, operation=operation,
+            shot_seconds=shot_seconds,
+        )  # fmt: skip
+
+    def _remember_upload(self, file: File) -> None:
+        """Keep an uploaded audio file's measured length for ``estimate`` (bounded: oldest forgotten)."""
+        if file.audio_duration_seconds is None:
+            return
+        lengths = self._audio_lengths
+        lengths.pop(file.url, None)
+        lengths[file.url] = float(file.audio_duration_seconds)
+        while len(lengths) > _MAX_REMEMBERED_UPLOADS:
+            del lengths[next(iter(lengths))]
 
     @property
     def gate(self) -> Gate:

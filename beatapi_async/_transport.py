@@ -60,11 +60,12 @@ class AiohttpTransport:
             bound = getattr(session, "_loop", loop)
             if bound is not loop:
                 raise BeatAPIError(
-                    "session_wrong_loop: the aiohttp.ClientSession given to AsyncBeatAPI belongs to another "
-                    "event loop; make the session on the loop that uses the client (or let the client make its own)"
+                    "the aiohttp.ClientSession given to AsyncBeatAPI belongs to another event loop; make the "
+                    "session on the loop that uses the client (or let the client make its own)",
+                    code="session_wrong_loop",
                 )
             if session.closed:  # aiohttp would raise RuntimeError
-                raise BeatAPIError("session_closed: the aiohttp.ClientSession given to AsyncBeatAPI is closed")
+                raise BeatAPIError("the aiohttp.ClientSession given to AsyncBeatAPI is closed", code="session_closed")
             return session
         if session is not None and not session.closed and self._loop is loop:
             return session

@@ -71,6 +71,7 @@ PINNED = [
     "ConflictError",
     "Deleted",
     "EcommerceVideoRequest",
+    "Estimate",
     "File",
     "Gate",
     "InsufficientCreditsError",
