@@ -57,6 +57,7 @@ async def everything(client: AsyncBeatAPI) -> str:
 
 
 def test_one_client_works_on_successive_loops_without_warnings(fake: ThreadedFake) -> None:
+    gc.collect()  # what earlier tests left behind is theirs
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         client = AsyncBeatAPI(fake.fake.api_key, base_url=fake.fake.base_url, poll=FAST)
