@@ -90,9 +90,9 @@ class Estimate:
         if self.operation == "compose":
             return f"compose: a fixed {self.credits} {self.unit}"
         setting = (
-            f"{self.workflow} {self.quality} {self.resolution}" + (" + lip-sync" if self.lip_sync else "")
+            f"{self.quality} {self.resolution}" + (" + lip-sync" if self.lip_sync else "") + ": "
             if self.workflow == "music-video"
-            else self.workflow
+            else ""
         )
         where = {
             "duration": "the request's duration",
@@ -103,8 +103,9 @@ class Estimate:
             "fixed": "a fixed price",
         }[self.seconds_from]
         bound = "at most " if not self.exact else ""
+        edit = "shot edit, " if self.operation == "edit_shot" else ""
         return (
-            f"{setting}: {self.rate} {self.unit}/s x {self.billable_seconds} s ({where}) = "
+            f"{edit}{setting}{self.rate} {self.unit}/s x {self.billable_seconds} s ({where}) = "
             f"{bound}{self.credits} {self.unit}"
         )
 

@@ -97,7 +97,7 @@ def test_ecommerce_is_fifteen_per_second(duration: int) -> None:
     assert est == Estimate(
         credits=Decimal(15 * duration), workflow="ecommerce-video", rate=Decimal(15), billable_seconds=duration
     )
-    assert est.exact and "ecommerce-video" in est.reason
+    assert est.exact and est.reason == f"15 credits/s x {duration} s (the request's duration) = {15 * duration} credits"
 
 
 def test_unknown_audio_is_the_upper_bound_and_inexact() -> None:
