@@ -17,6 +17,7 @@ from ._exceptions import (
     BeatAPIError,
     ConcurrencyLimitError,
     ConflictError,
+    CoordinationError,
     InsufficientCreditsError,
     InternalServerError,
     InvalidResponseError,
@@ -29,7 +30,8 @@ from ._exceptions import (
     WaitTimeoutError,
     WebhookVerificationError,
 )
-from ._gate import Gate, LocalGate
+from ._budget import LocalPollBudget, PollBudget
+from ._gate import Coordinator, Gate, Lease, LocalGate
 from ._models import (
     Deleted,
     EcommerceVideoRequest,
@@ -69,6 +71,8 @@ __all__ = [
     "BeatAPIError",
     "ConcurrencyLimitError",
     "ConflictError",
+    "CoordinationError",
+    "Coordinator",
     "Deleted",
     "EcommerceVideoRequest",
     "File",
@@ -76,11 +80,14 @@ __all__ = [
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidResponseError",
+    "Lease",
     "LocalGate",
+    "LocalPollBudget",
     "Media",
     "MusicVideoRequest",
     "NotFoundError",
     "PermissionDeniedError",
+    "PollBudget",
     "PollPolicy",
     "RateLimitError",
     "RealtimeCredits",

@@ -20,7 +20,8 @@ Every error the public API raises is a ``BeatAPIError``::
     ├── RequestValidationError         bad input caught before sending (also a ValueError)
     ├── TaskFailedError                a waited-on task ended ``failed`` (``.task``)
     ├── WaitTimeoutError               a wait's deadline passed (also a TimeoutError)
-    └── WebhookVerificationError       a webhook delivery failed verification
+    ├── WebhookVerificationError       a webhook delivery failed verification
+    └── CoordinationError              the fleet's coordinator (Redis) is unreachable or too slow
 
 ``error_from_response`` is the one place that turns an HTTP answer into an error.
 """
@@ -205,6 +206,16 @@ class WebhookVerificationError(BeatAPIError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"invalid_signature: {reason}")
         self.reason = reason
+
+
+class CoordinationError(BeatAPIError):
+    """The coordinator a fleet shares (Redis) could not be reached in time; nothing billable was sent."""
+
+    code = "coordination_error"
+    request_id: str | None = None  # BeatAPI was not asked
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
 
 
 _BY_STATUS: Mapping[int, type[APIStatusError]] = {

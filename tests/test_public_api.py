@@ -54,6 +54,7 @@ SDK_NAMES = {
     "TaskFailedError",
     "WaitTimeoutError",
     "WebhookVerificationError",
+    "CoordinationError",
 }
 
 # The whole of __all__ today; a change here is a deliberate change of the public API.
@@ -69,6 +70,8 @@ PINNED = [
     "BeatAPIError",
     "ConcurrencyLimitError",
     "ConflictError",
+    "CoordinationError",
+    "Coordinator",
     "Deleted",
     "EcommerceVideoRequest",
     "File",
@@ -76,11 +79,14 @@ PINNED = [
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidResponseError",
+    "Lease",
     "LocalGate",
+    "LocalPollBudget",
     "Media",
     "MusicVideoRequest",
     "NotFoundError",
     "PermissionDeniedError",
+    "PollBudget",
     "PollPolicy",
     "RateLimitError",
     "RealtimeCredits",
