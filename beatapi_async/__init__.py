@@ -55,6 +55,7 @@ from ._models import (
     Workflow,
     WorkflowUsage,
 )
+from ._pricing import Estimate
 from ._protocol import Request, Response
 from ._transport import AiohttpTransport, Transport
 from ._version import __version__
@@ -75,6 +76,7 @@ __all__ = [
     "Coordinator",
     "Deleted",
     "EcommerceVideoRequest",
+    "Estimate",
     "File",
     "Gate",
     "InsufficientCreditsError",

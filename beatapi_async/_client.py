@@ -9,6 +9,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -40,12 +41,14 @@ from .resources import (
 
 if TYPE_CHECKING:
     from ._gate import Coordinator, Gate
-    from ._models import Task, TaskRequest, WebhookEvent
+    from ._models import File, Task, TaskRequest, WebhookEvent
+    from ._pricing import Estimate, Operation
     from .waiting import PollScheduler, Until
 
 T = TypeVar("T")
 logger = get_logger("beatapi_async")
 _NO_TIMEOUTS = Timeouts(connect=None, read=None, total=None)
+_MAX_REMEMBERED_UPLOADS = 10_000
 
 
 def _structure(data: Any, cls: type[T]) -> T:
@@ -120,6 +123,8 @@ class AsyncBeatAPI:
                                             and callable(getattr(coordinator, "poll_budget", None))):  # fmt: skip
             raise RequestValidationError("coordinator", "must be a coordinator such as redis.RedisCoordinator")
         self._coordinator = coordinator
+        # Lengths of the audio files this client uploaded, by URL: what ``estimate`` bills by.
+        self._audio_lengths: dict[str, float] = {}
         self._closed = False
 
         self.workflows = Workflows(self)
@@ -210,7 +215,7 @@ class AsyncBeatAPI:
         """
         if self._closed:
             # Sending would quietly open a new session that nothing ever closes.
-            raise BeatAPIError("client_closed: this AsyncBeatAPI was closed; create a new one")
+            raise BeatAPIError("this AsyncBeatAPI was closed; create a new one", code="client_closed")
         headers = self._headers(auth)
         body = None
         if json is not None:
@@ -318,6 +323,10 @@ class AsyncBeatAPI:
 
     async def notify(self, event: WebhookEvent) -> None:
         """Tell waiters that a verified webhook event says a task changed: they check it at once."""
+        from ._models import WebhookEvent
+
+        if not isinstance(event, WebhookEvent):
+            raise RequestValidationError("event", "must be a WebhookEvent (from beatapi_async.webhooks.verify)")
         # ``event.task`` when the body was a whole task; else whatever id the data names.
         task = event.task
         task_id = task.id if task is not None else event.data.get("id") if isinstance(event.data, Mapping) else None
@@ -454,6 +463,41 @@ class AsyncBeatAPI:
             self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update,
             idempotency_key=idempotency_key, on_created=on_created,
         )  # fmt: skip
+
+    # -- credits (_pricing.py, _credits.py) --------------------------------------------
+
+    def estimate(
+        self,
+        request: TaskRequest,
+        *,
+        audio_seconds: float | Decimal | None = None,
+        operation: Operation = "create",
+        shot_seconds: int | None = None,
+    ) -> Estimate:
+        """What BeatAPI will reserve for ``request``, from the launch price table; sends nothing.
+
+        A Music Video's billable length is ``audio_seconds=``, else the length BeatAPI
+        measured for audio this client uploaded (``files.upload``), else unknown: then
+        ``exact`` is False and ``credits`` is the upper bound (the longest audio BeatAPI
+        accepts). ``operation="edit_shot"`` prices a shot edit of the task ``request``
+        made (``shot_seconds``, default 5); ``"compose"`` its fixed compose price.
+        """
+        from ._pricing import estimate
+
+        return estimate(
+            request, audio_seconds=audio_seconds, known_audio=self._audio_lengths, operation=operation,
+            shot_seconds=shot_seconds,
+        )  # fmt: skip
+
+    def _remember_upload(self, file: File) -> None:
+        """Keep an uploaded audio file's measured length for ``estimate`` (bounded: oldest forgotten)."""
+        if file.audio_duration_seconds is None:
+            return
+        lengths = self._audio_lengths
+        lengths.pop(file.url, None)
+        lengths[file.url] = float(file.audio_duration_seconds)
+        while len(lengths) > _MAX_REMEMBERED_UPLOADS:
+            del lengths[next(iter(lengths))]
 
     @property
     def gate(self) -> Gate:

@@ -298,7 +298,7 @@ class LocalGate:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
-        self._fail_line(BeatAPIError("client_closed: the client was closed while requests waited for a slot"))
+        self._fail_line(BeatAPIError("the client was closed while requests waited for a slot", code="client_closed"))
 
 
 def _keeps_capacity(exc: BaseException) -> bool:

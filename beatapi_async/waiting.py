@@ -360,8 +360,11 @@ async def wait_for_task(
     """
     if until not in STOP_AT:
         raise RequestValidationError("until", "must be 'terminal' or 'actionable'")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
+    # ``not timeout >= 0`` also refuses NaN, which anyio would reject with a raw ValueError.
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0):
         raise RequestValidationError("timeout", "must be a number of seconds >= 0 or None")
+    if on_update is not None and not callable(on_update):
+        raise RequestValidationError("on_update", "must be a callable taking the Task, or None")
     stop_at = STOP_AT[until]
     task_id, last = _task_id_of(task_or_id)
 

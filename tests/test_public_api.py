@@ -74,6 +74,7 @@ PINNED = [
     "Coordinator",
     "Deleted",
     "EcommerceVideoRequest",
+    "Estimate",
     "File",
     "Gate",
     "InsufficientCreditsError",

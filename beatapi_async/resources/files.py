@@ -176,7 +176,9 @@ class Files(Resource):
             data_out = await self._client._request(
                 "POST", "/v1/files", body_factory=body, replayable=True, timeout=timeout
             )
-            return self._client._load(data_out, File)
+            uploaded = self._client._load(data_out, File)
+            self._client._remember_upload(uploaded)  # its audio length prices estimates
+            return uploaded
         finally:
             if spooled is not None:
                 spooled.close()
