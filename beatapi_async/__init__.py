@@ -6,6 +6,7 @@
         task = await client.run(MusicVideoRequest(images=[...], audio_url=...))
 """
 
+from ._budget import LocalPollBudget, PollBudget
 from ._client import AsyncBeatAPI
 from ._config import NOT_GIVEN, PollPolicy, Timeouts
 from ._exceptions import (
@@ -30,7 +31,6 @@ from ._exceptions import (
     WaitTimeoutError,
     WebhookVerificationError,
 )
-from ._budget import LocalPollBudget, PollBudget
 from ._gate import Coordinator, Gate, Lease, LocalGate
 from ._models import (
     Deleted,
