@@ -46,6 +46,7 @@ from ._models import (
     StoryboardShot,
     Task,
     TaskOutput,
+    TaskRequest,
     TaskStatus,
     TaskUsage,
     Usage,
@@ -55,8 +56,10 @@ from ._models import (
     Workflow,
     WorkflowUsage,
 )
+from ._options import BodyOptions, RequestOptions
 from ._pricing import Estimate
 from ._protocol import Request, Response
+from ._raw import RawResponse
 from ._transport import AiohttpTransport, Transport
 from ._version import __version__
 
@@ -70,6 +73,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BeatAPIError",
+    "BodyOptions",
     "ConcurrencyLimitError",
     "ConflictError",
     "CoordinationError",
@@ -92,10 +96,12 @@ __all__ = [
     "PollBudget",
     "PollPolicy",
     "RateLimitError",
+    "RawResponse",
     "RealtimeCredits",
     "RealtimeSession",
     "RealtimeUsage",
     "Request",
+    "RequestOptions",
     "RequestValidationError",
     "Response",
     "ServiceUnavailableError",
@@ -105,6 +111,7 @@ __all__ = [
     "Task",
     "TaskFailedError",
     "TaskOutput",
+    "TaskRequest",
     "TaskStatus",
     "TaskUsage",
     "Timeouts",
