@@ -6,6 +6,7 @@
         task = await client.run(MusicVideoRequest(images=[...], audio_url=...))
 """
 
+from ._budget import LocalPollBudget, PollBudget
 from ._client import AsyncBeatAPI
 from ._config import NOT_GIVEN, PollPolicy, Timeouts
 from ._exceptions import (
@@ -17,6 +18,7 @@ from ._exceptions import (
     BeatAPIError,
     ConcurrencyLimitError,
     ConflictError,
+    CoordinationError,
     InsufficientCreditsError,
     InternalServerError,
     InvalidResponseError,
@@ -29,7 +31,7 @@ from ._exceptions import (
     WaitTimeoutError,
     WebhookVerificationError,
 )
-from ._gate import Gate, LocalGate
+from ._gate import Coordinator, Gate, Lease, LocalGate
 from ._models import (
     Deleted,
     EcommerceVideoRequest,
@@ -44,6 +46,7 @@ from ._models import (
     StoryboardShot,
     Task,
     TaskOutput,
+    TaskRequest,
     TaskStatus,
     TaskUsage,
     Usage,
@@ -53,7 +56,10 @@ from ._models import (
     Workflow,
     WorkflowUsage,
 )
+from ._options import BodyOptions, RequestOptions
+from ._pricing import Estimate
 from ._protocol import Request, Response
+from ._raw import RawResponse
 from ._transport import AiohttpTransport, Transport
 from ._version import __version__
 
@@ -67,26 +73,35 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BeatAPIError",
+    "BodyOptions",
     "ConcurrencyLimitError",
     "ConflictError",
+    "CoordinationError",
+    "Coordinator",
     "Deleted",
     "EcommerceVideoRequest",
+    "Estimate",
     "File",
     "Gate",
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidResponseError",
+    "Lease",
     "LocalGate",
+    "LocalPollBudget",
     "Media",
     "MusicVideoRequest",
     "NotFoundError",
     "PermissionDeniedError",
+    "PollBudget",
     "PollPolicy",
     "RateLimitError",
+    "RawResponse",
     "RealtimeCredits",
     "RealtimeSession",
     "RealtimeUsage",
     "Request",
+    "RequestOptions",
     "RequestValidationError",
     "Response",
     "ServiceUnavailableError",
@@ -96,6 +111,7 @@ __all__ = [
     "Task",
     "TaskFailedError",
     "TaskOutput",
+    "TaskRequest",
     "TaskStatus",
     "TaskUsage",
     "Timeouts",

@@ -5,21 +5,43 @@ A call goes: resource method -> ``_request`` (build, retry, decode) -> transport
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import aiohttp
+import attrs
 
 from . import _protocol, _validate
-from ._config import ENV_API_KEY, ENV_LOG, NOT_GIVEN, NotGiven, PollPolicy, Timeouts, load_config, to_timeouts
-from ._exceptions import APIConnectionError, APIStatusError, AuthenticationError, BeatAPIError, InvalidResponseError
+from ._config import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRY_WAIT,
+    ENV_API_KEY,
+    ENV_LOG,
+    NOT_GIVEN,
+    PollPolicy,
+    Timeouts,
+    load_config,
+)
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    BeatAPIError,
+    InvalidResponseError,
+    RequestValidationError,
+)
 from ._logging import REDACTOR, get_logger, remember_secret
+from ._options import NO_OPTIONS, CallOptions, call_options
+from ._raw import RawClient, record
 from ._retry import call_with_retries, should_retry
-from ._transport import AiohttpTransport, Transport
+from ._transport import ACCEPT_ENCODING, AiohttpTransport, Transport
 from .resources import (
     EcommerceVideo,
     Files,
@@ -32,13 +54,15 @@ from .resources import (
 )
 
 if TYPE_CHECKING:
-    from ._gate import Gate
-    from ._models import Task, TaskRequest, WebhookEvent
+    from ._gate import Coordinator, Gate
+    from ._models import File, Task, TaskRequest, WebhookEvent
+    from ._options import RequestOptions, Unpack
+    from ._pricing import Estimate, Operation
     from .waiting import PollScheduler, Until
 
 T = TypeVar("T")
 logger = get_logger("beatapi_async")
-_NO_TIMEOUTS = Timeouts(connect=None, read=None, total=None)
+_MAX_REMEMBERED_UPLOADS = 10_000
 
 
 def _structure(data: Any, cls: type[T]) -> T:
@@ -72,9 +96,15 @@ class AsyncBeatAPI:
         poll: how waits poll (``PollPolicy``).
         session: an ``aiohttp.ClientSession`` of yours, used and never closed.
         user_agent: appended to the SDK's User-Agent.
+        max_response_bytes: the largest answer read (after decompression; 16 MiB);
+            a larger one is an ``InvalidResponseError``, refused unread and not retried.
+        max_retry_wait: the longest server-asked wait (Retry-After) a retry or a
+            wait's poller sleeps (60 s); a call asked to wait longer raises at once.
         transport: a ``Transport`` to send through instead of aiohttp (test doubles).
         retry_sleep: the coroutine retries wait with (default ``anyio.sleep``); tests
             pass a fast one so backoff and Retry-After cost no real time.
+        coordinator: share the concurrency gate, the poll budget and usage reads with other
+            processes on the same account (``beatapi_async.redis.RedisCoordinator``).
     """
 
     def __init__(
@@ -89,15 +119,25 @@ class AsyncBeatAPI:
         user_agent: str | None = None,
         transport: Transport | None = None,
         retry_sleep: Callable[[float], Awaitable[None]] | None = None,
+        coordinator: Coordinator | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
     ) -> None:
         self._config = load_config(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, poll=poll,
-            user_agent=user_agent, retry_sleep=retry_sleep,
+            user_agent=user_agent, retry_sleep=retry_sleep, max_response_bytes=max_response_bytes,
+            max_retry_wait=max_retry_wait,
         )  # fmt: skip
         _configure_logging_from_env()
         _validate.trust_origin(self._config.base_url)
-        self._transport: Transport = transport or AiohttpTransport(session)
-        headers = {"Accept": _protocol.JSON_TYPE, "User-Agent": self._config.user_agent}
+        self._transport: Transport = transport or AiohttpTransport(
+            session, max_response_bytes=self._config.max_response_bytes
+        )
+        headers = {
+            "Accept": _protocol.JSON_TYPE,
+            "Accept-Encoding": ACCEPT_ENCODING,
+            "User-Agent": self._config.user_agent,
+        }
         self._anon_headers = headers
         self._auth_headers = (
             {**headers, "Authorization": f"Bearer {self._config.api_key}"} if self._config.api_key else None
@@ -106,8 +146,21 @@ class AsyncBeatAPI:
         remember_secret(self._config.api_key)
         self._scheduler: PollScheduler | None = None
         self._gate: Gate | None = None
+        if coordinator is not None and not (callable(getattr(coordinator, "gate", None))
+                                            and callable(getattr(coordinator, "poll_budget", None))):  # fmt: skip
+            raise RequestValidationError("coordinator", "must be a coordinator such as redis.RedisCoordinator")
+        self._coordinator = coordinator
+        self._gate_owned = False  # made here (loop-bound), not set by the caller
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Lengths of the audio files this client uploaded, by URL: what ``estimate`` bills by.
+        self._audio_lengths: dict[str, float] = {}
         self._closed = False
+        # ``with_options`` clients share the root's session, gate and poller.
+        self._root = self
+        self._defaults = NO_OPTIONS
+        self._bind_resources()
 
+    def _bind_resources(self) -> None:
         self.workflows = Workflows(self)
         self.usage = Usages(self)
         self.files = Files(self)
@@ -139,8 +192,43 @@ class AsyncBeatAPI:
         """The default per-request timeouts."""
         return self._config.timeout
 
+    @property
+    def max_response_bytes(self) -> int:
+        """The largest answer body read (after decompression); a larger one is refused unread."""
+        return self._config.max_response_bytes
+
+    @property
+    def max_retry_wait(self) -> float:
+        """The longest server-asked wait a retry or the poller sleeps; a call asking more fails at once."""
+        return self._config.max_retry_wait
+
     def __repr__(self) -> str:
         return f"AsyncBeatAPI(base_url={self._config.base_url!r})"
+
+    def with_options(self, **options: Unpack[RequestOptions]) -> AsyncBeatAPI:
+        """A client that differs only in these defaults for every call (``timeout``,
+        ``max_retries``, ``extra_headers``, ``extra_query``).
+
+        It shares this client's session, gate and poller: closing this client closes
+        them; closing the derived one only stops it being used.
+        """
+        checked = call_options(options)
+        derived = copy.copy(self)
+        derived._closed = False
+        derived._defaults = checked.over(self._defaults)
+        config = self._config
+        if checked.timeout is not NOT_GIVEN:
+            config = attrs.evolve(config, timeout=checked.timeout)
+        if checked.max_retries is not None:
+            config = attrs.evolve(config, max_retries=checked.max_retries)
+        derived._config = config
+        derived._bind_resources()
+        return derived
+
+    @property
+    def with_raw_response(self) -> RawClient:
+        """``client.with_raw_response.<resource>.<method>(...)`` answers a ``RawResponse``."""
+        return RawClient(self)
 
     async def __aenter__(self) -> AsyncBeatAPI:
         return self
@@ -151,11 +239,39 @@ class AsyncBeatAPI:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop polling and close the HTTP session (unless it is the caller's)."""
+        """Stop polling and close the HTTP session (unless it is the caller's); works from any event loop.
+
+        On a client from ``with_options``, only stop that client being used.
+        """
         self._closed = True
+        if self._root is not self:
+            return
+        self._bind_loop()
         if self._scheduler is not None:
             await self._scheduler.aclose()
+        close_gate = getattr(self._gate, "aclose", None)  # a gate of the first interface has none
+        if close_gate is not None:
+            await close_gate()
         await self._transport.aclose()
+
+    def _bind_loop(self) -> None:
+        """Drop the helpers made on an earlier event loop (one client, successive ``asyncio.run``).
+
+        The poller's task and events and the gate's primitives belong to the loop they
+        were made on; on a new loop, fresh ones are made on first use. (The transport
+        rebinds its own session.)
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if loop is self._loop:
+            return
+        if self._loop is not None:
+            self._scheduler = None
+            if self._gate_owned:
+                self._gate, self._gate_owned = None, False
+        self._loop = loop
 
     # -- requests -------------------------------------------------------------------
 
@@ -182,19 +298,29 @@ class AsyncBeatAPI:
         auth: bool = True,
         idempotency_key: str | None = None,
         replayable: bool | None = None,
-        timeout: Timeouts | float | NotGiven | None = NOT_GIVEN,
-        max_retries: int | None = None,
+        options: CallOptions = NO_OPTIONS,
         done_if_gone: Any = None,
     ) -> Any:
         """Send one logical call (with retries) and return the ``data`` of its answer.
 
+        ``options``: the per-call options (on top of the client's ``with_options``).
         ``done_if_gone``: for a delete, the data to return when a retry finds the thing
         gone (404) after an earlier attempt may have reached the server and done it.
         """
-        if self._closed:
+        if self._closed or self._root._closed:
             # Sending would quietly open a new session that nothing ever closes.
-            raise BeatAPIError("client_closed: this AsyncBeatAPI was closed; create a new one")
+            raise BeatAPIError("this AsyncBeatAPI was closed; create a new one", code="client_closed")
+        if self._loop is not asyncio.get_running_loop():
+            self._bind_loop()
         headers = self._headers(auth)
+        options = options.over(self._defaults)
+        if options is not NO_OPTIONS:
+            # Checked in call_options: none of these names a header the SDK owns.
+            headers.update(options.extra_headers)
+            if options.extra_query:
+                params = {**(params or {}), **options.extra_query}
+            if options.extra_body and isinstance(json, Mapping):
+                json = {**json, **options.extra_body}
         body = None
         if json is not None:
             body = _protocol.encode_json(json)
@@ -212,12 +338,7 @@ class AsyncBeatAPI:
             body=body,
             body_factory=body_factory,
         )
-        if timeout is NOT_GIVEN:
-            timeouts = self._config.timeout
-        elif timeout is None:  # the sentinel keeps None free to mean "no limit" for this call
-            timeouts = _NO_TIMEOUTS
-        else:
-            timeouts = to_timeouts(timeout)
+        timeouts = self._config.timeout if options.timeout is NOT_GIVEN else options.timeout
         if replayable is None:
             replayable = method != "POST" or idempotency_key is not None
         describe = f"{method} {path}"
@@ -235,6 +356,7 @@ class AsyncBeatAPI:
                 may_have_acted |= not isinstance(exc, APIConnectionError) or exc.sent
                 raise
             elapsed = (time.perf_counter() - started) * 1000
+            record(response, elapsed / 1000)  # for with_raw_response; a no-op otherwise
             try:
                 data = _protocol.decode_data(response, secrets=self._secrets)
             except APIStatusError as exc:
@@ -255,7 +377,7 @@ class AsyncBeatAPI:
                          _protocol.request_id_of(response.headers), attempt, elapsed)  # fmt: skip
             return data
 
-        retries = self._config.max_retries if max_retries is None else max_retries
+        retries = self._config.max_retries if options.max_retries is None else options.max_retries
         try:
             return await send_once()
         except BeatAPIError as exc:
@@ -266,7 +388,7 @@ class AsyncBeatAPI:
             first_error = exc
         return await call_with_retries(
             send_once, max_retries=retries, replayable=replayable, describe=describe,
-            sleep=self._config.retry_sleep, first_error=first_error,
+            sleep=self._config.retry_sleep, first_error=first_error, max_retry_wait=self._config.max_retry_wait,
         )  # fmt: skip
 
     def _load(self, data: Any, cls: type[T]) -> T:
@@ -301,6 +423,10 @@ class AsyncBeatAPI:
 
     async def notify(self, event: WebhookEvent) -> None:
         """Tell waiters that a verified webhook event says a task changed: they check it at once."""
+        from ._models import WebhookEvent
+
+        if not isinstance(event, WebhookEvent):
+            raise RequestValidationError("event", "must be a WebhookEvent (from beatapi_async.webhooks.verify)")
         # ``event.task`` when the body was a whole task; else whatever id the data names.
         task = event.task
         task_id = task.id if task is not None else event.data.get("id") if isinstance(event.data, Mapping) else None
@@ -308,10 +434,14 @@ class AsyncBeatAPI:
             self._poller().notify(task_id)
 
     def _poller(self) -> PollScheduler:
+        if self._root is not self:
+            return self._root._poller()
+        self._bind_loop()
         if self._scheduler is None:
             from .waiting import PollScheduler
 
-            self._scheduler = PollScheduler(self)
+            budget = self._coordinator.poll_budget(self) if self._coordinator is not None else None
+            self._scheduler = PollScheduler(self, budget=budget)
         return self._scheduler
 
     async def run(
@@ -338,6 +468,32 @@ class AsyncBeatAPI:
             idempotency_key=idempotency_key, on_created=on_created,
         )  # fmt: skip
 
+    @overload
+    async def run_many(
+        self,
+        requests: Iterable[TaskRequest],
+        *,
+        return_exceptions: Literal[False] = False,
+        timeout: float | None = None,
+        until: Until = "terminal",
+        on_update: Callable[[Task], Any] | None = None,
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
+    ) -> list[Task]: ...
+
+    @overload
+    async def run_many(
+        self,
+        requests: Iterable[TaskRequest],
+        *,
+        return_exceptions: bool,
+        timeout: float | None = None,
+        until: Until = "terminal",
+        on_update: Callable[[Task], Any] | None = None,
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
+    ) -> list[Task | BaseException]: ...
+
     async def run_many(
         self,
         requests: Iterable[TaskRequest],
@@ -346,13 +502,48 @@ class AsyncBeatAPI:
         timeout: float | None = None,
         until: Until = "terminal",
         on_update: Callable[[Task], Any] | None = None,
-    ) -> list[Any]:
-        """Run many requests within the account's limits; results in input order."""
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
+    ) -> list[Task] | list[Task | BaseException]:
+        """Run many requests within the account's limits; results in input order.
+
+        ``return_exceptions=True``: each request's error in its place instead of raising the first.
+        ``idempotency_key(index, request) -> str``: each request's key, so a job a queue delivers
+        again after a crash waits for the task it already created instead of paying for another.
+        ``on_created(task)`` runs as each create is accepted (e.g. to record the id).
+        """
         from ._runner import run_many
 
         return await run_many(
-            self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update
-        )
+            self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update,
+            idempotency_key=idempotency_key, on_created=on_created,
+        )  # fmt: skip
+
+    @overload
+    def as_completed(
+        self,
+        requests: Iterable[TaskRequest],
+        *,
+        return_exceptions: Literal[False] = False,
+        timeout: float | None = None,
+        until: Until = "terminal",
+        on_update: Callable[[Task], Any] | None = None,
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
+    ) -> AsyncIterator[Task]: ...
+
+    @overload
+    def as_completed(
+        self,
+        requests: Iterable[TaskRequest],
+        *,
+        return_exceptions: bool,
+        timeout: float | None = None,
+        until: Until = "terminal",
+        on_update: Callable[[Task], Any] | None = None,
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
+    ) -> AsyncIterator[Task | BaseException]: ...
 
     def as_completed(
         self,
@@ -362,26 +553,82 @@ class AsyncBeatAPI:
         timeout: float | None = None,
         until: Until = "terminal",
         on_update: Callable[[Task], Any] | None = None,
-    ) -> AsyncIterator[Any]:
-        """Run many requests within the account's limits; yield each result as it finishes."""
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
+    ) -> AsyncIterator[Task] | AsyncIterator[Task | BaseException]:
+        """Run many requests within the account's limits; yield each result as it finishes.
+
+        Takes the options of ``run_many``.
+        """
         from ._runner import as_completed
 
         return as_completed(
-            self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update
-        )
+            self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update,
+            idempotency_key=idempotency_key, on_created=on_created,
+        )  # fmt: skip
+
+    # -- credits (_pricing.py, _credits.py) --------------------------------------------
+
+    def estimate(
+        self,
+        request: TaskRequest,
+        *,
+        audio_seconds: float | Decimal | None = None,
+        operation: Operation = "create",
+        shot_seconds: int | None = None,
+    ) -> Estimate:
+        """What BeatAPI will reserve for ``request``, from the launch price table; sends nothing.
+
+        A Music Video's billable length is ``audio_seconds=``, else the length BeatAPI
+        measured for audio this client uploaded (``files.upload``), else unknown: then
+        ``exact`` is False and ``credits`` is the upper bound (the longest audio BeatAPI
+        accepts). ``operation="edit_shot"`` prices a shot edit of the task ``request``
+        made (``shot_seconds``, default 5); ``"compose"`` its fixed compose price.
+        """
+        from ._pricing import estimate
+
+        return estimate(
+            request, audio_seconds=audio_seconds, known_audio=self._audio_lengths, operation=operation,
+            shot_seconds=shot_seconds,
+        )  # fmt: skip
+
+    def _remember_upload(self, file: File) -> None:
+        """Keep an uploaded audio file's measured length for ``estimate`` (bounded: oldest forgotten)."""
+        if file.audio_duration_seconds is None:
+            return
+        lengths = self._audio_lengths
+        lengths.pop(file.url, None)
+        lengths[file.url] = float(file.audio_duration_seconds)
+        while len(lengths) > _MAX_REMEMBERED_UPLOADS:
+            del lengths[next(iter(lengths))]
 
     @property
     def gate(self) -> Gate:
         """The concurrency gate ``run``/``run_many`` admit through (replaceable: ``client.gate = ...``)."""
+        if self._root is not self:
+            return self._root.gate
+        self._bind_loop()
         if self._gate is None:
-            from ._gate import LocalGate
+            if self._coordinator is not None:
+                self._gate = self._coordinator.gate(self)
+            else:
+                from ._gate import LocalGate
 
-            self._gate = LocalGate(self)
+                self._gate = LocalGate(self)
+            self._gate_owned = True  # made here, for this event loop
         return self._gate
 
     @gate.setter
     def gate(self, gate: Gate) -> None:
-        self._gate = gate
+        if self._root is not self:
+            self._root.gate = gate
+            return
+        self._gate, self._gate_owned = gate, False
+
+    @property
+    def coordinator(self) -> Coordinator | None:
+        """What this client shares with other processes (``coordinator=``), or None."""
+        return self._coordinator
 
 
 def _describe(exc: BaseException) -> str:
@@ -391,4 +638,3 @@ def _describe(exc: BaseException) -> str:
         notes = getattr(subs[0], "__notes__", None) or []
         return f"{_describe(subs[0])}" + (f" ({notes[0]})" if notes else "")
     return f"{type(exc).__name__}: {exc}"
-
