@@ -130,7 +130,7 @@ def test_round_trip_webhook_event() -> None:
 
 def test_realtime_times_unstructure_as_iso() -> None:
     s = converter.structure(fixture("realtime-session-created.json")["data"], RealtimeSession)
-    assert converter.unstructure(s)["expires_at"] == "2026-07-31T15:30:00Z"
+    assert converter.unstructure(s)["expires_at"] == "2026-07-31T15:30:00.000Z"  # as BeatAPI writes it
 
 
 _amount = st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-(10**6), max_value=10**6)
