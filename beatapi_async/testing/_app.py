@@ -29,12 +29,14 @@ from ._http import (
     bad_request,
     data_response,
     error_response,
+    json_response,
     list_response,
     loads,
     new_id,
     parse_json_object,
     request_fields,
 )
+from ._openapi import document
 from ._records import RecordedRequest
 from ._state import Emulator
 from ._views import WORKFLOWS
@@ -184,6 +186,10 @@ def serve_output(emu: Emulator, call: Call) -> web.StreamResponse:
     return web.Response(body=PLACEHOLDER_MP4, content_type="video/mp4", headers={"x-request-id": call.request_id})
 
 
+def serve_openapi(emu: Emulator, call: Call) -> web.StreamResponse:
+    return json_response(200, document(emu.base_url), call.request_id)
+
+
 # -- routing ---------------------------------------------------------------------------
 _SEGMENT = r"([^/]+)"
 # (path pattern, {method: handler}, public: no API key needed); "{}" is one path segment.
@@ -201,6 +207,7 @@ _TABLE: list[tuple[str, dict[str, Handler], bool]] = [
     ("/v1/webhooks/{}", {"GET": get_webhook, "PATCH": update_webhook, "DELETE": delete_webhook}, False),
     ("/v1/realtime/sessions", {"POST": create_session}, False),
     ("/v1/realtime/sessions/{}", {"GET": get_session, "DELETE": close_session}, False),
+    ("/openapi.json", {"GET": serve_openapi}, True),
     ("/inputs/{}", {"GET": serve_input}, True),
     (r"/outputs/([^/]+)\.mp4", {"GET": serve_output}, True),
     (r"/outputs/{}/shots/([^/]+)\.mp4", {"GET": serve_output}, True),
