@@ -12,7 +12,7 @@ import anyio
 import attrs
 
 from ._exceptions import RequestValidationError
-from ._validate import is_loopback_host, origin_of
+from ._validate import check_url_syntax, is_loopback_host, origin_of
 from ._version import __version__
 
 DEFAULT_BASE_URL: Final = "https://api.beatapi.io"
@@ -35,7 +35,8 @@ NotGiven = _NotGiven
 
 
 def _non_negative_or_none(_: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+    # ``not value > 0`` also refuses NaN.
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
         raise RequestValidationError(f"timeout.{attribute.name}", "must be a positive number of seconds or None")
 
 
@@ -49,8 +50,13 @@ class Timeouts:
 
 
 def _positive(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:  # NaN too
         raise RequestValidationError(f"poll.{attribute.name}", "must be a positive number")
+
+
+def _non_negative(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):  # NaN too
+        raise RequestValidationError(f"poll.{attribute.name}", "must be a finite number >= 0")
 
 
 @attrs.frozen
@@ -69,7 +75,7 @@ class PollPolicy:
     max_interval: float = attrs.field(default=10.0, validator=_positive)
     budget_per_minute: float = attrs.field(default=100.0, validator=_positive)
     burst: int = attrs.field(default=3, validator=_positive)
-    jitter: float = attrs.field(default=0.1, validator=attrs.validators.ge(0))
+    jitter: float = attrs.field(default=0.1, validator=_non_negative)
     webhook_interval: float = attrs.field(default=60.0, validator=_positive)
 
     def __attrs_post_init__(self) -> None:
@@ -79,6 +85,7 @@ class PollPolicy:
 
 def check_base_url(url: str) -> str:
     """Return ``url`` without a trailing slash, refusing http:// except for loopback hosts."""
+    check_url_syntax("base_url", url)
     origin = origin_of(url)
     if not origin:
         raise RequestValidationError("base_url", "must be an absolute http(s) URL, e.g. https://api.beatapi.io")

@@ -22,7 +22,13 @@ Every error the public API raises is a ``BeatAPIError``::
     ├── WaitTimeoutError               a wait's deadline passed (also a TimeoutError)
     └── WebhookVerificationError       a webhook delivery failed verification
 
-``error_from_response`` is the one place that turns an HTTP answer into an error.
+Every error has ``code`` (a short string: BeatAPI's error code, or the SDK's own, such
+as ``client_closed``, ``validation_error``, ``wait_timeout``, ``task_failed``,
+``webhook_invalid``, ``connection_error``, ``timeout``) and ``request_id`` (the last
+answer's, None when no answer came). ``str(error)`` names both and never a secret.
+
+``error_from_response`` (in ``_protocol``) is the one place that turns an HTTP answer
+into an error.
 """
 
 from __future__ import annotations
@@ -35,16 +41,28 @@ if TYPE_CHECKING:
 
 
 class BeatAPIError(Exception):
-    """Base class of every error raised by beatapi-async."""
+    """Base class of every error raised by beatapi-async.
 
+    ``code`` is a short machine-readable string (the class default unless given);
+    ``request_id`` is the id of the answer that caused the error, if one came.
+    """
+
+    code: str = "beatapi_error"
+    request_id: str | None = None
     message: str
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, code: str | None = None, request_id: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if code is not None:
+            self.code = code
+        self.request_id = request_id
 
     def __str__(self) -> str:
-        return self.message
+        return f"{self.code}: {self.message} (request_id={self.request_id or 'none'})"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r}, request_id={self.request_id!r})"
 
 
 class APIStatusError(BeatAPIError):
@@ -61,18 +79,16 @@ class APIStatusError(BeatAPIError):
         retryable: bool | None = None,
         details: Any = None,
     ) -> None:
-        super().__init__(message)
+        # A status error built without a code (by hand, or by a proxy's answer) still has one.
+        super().__init__(message, code=code or (f"http_{status}" if status else "api_error"), request_id=request_id)
         self.status = status
-        self.code = code
-        self.request_id = request_id
         self.retry_after = retry_after
         self.retryable = retryable
         self.details = details
 
     def __str__(self) -> str:
-        head = " ".join(str(part) for part in (self.status, self.code) if part is not None)
-        text = f"{head}: {self.message}" if head else self.message
-        return f"{text} (request_id={self.request_id or 'none'})"
+        head = f"{self.status} {self.code}" if self.status is not None else self.code
+        return f"{head}: {self.message} (request_id={self.request_id or 'none'})"
 
     def __repr__(self) -> str:
         return (
@@ -129,14 +145,10 @@ class APIConnectionError(BeatAPIError):
     """
 
     code = "connection_error"
-    request_id: str | None = None  # no answer came, so there is none
 
     def __init__(self, message: str = "Connection error.", *, sent: bool = True) -> None:
-        super().__init__(message)
+        super().__init__(message)  # no answer came, so no request id
         self.sent = sent
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message} (request_id=none)"
 
 
 class APITimeoutError(APIConnectionError, TimeoutError):
@@ -151,17 +163,20 @@ class APITimeoutError(APIConnectionError, TimeoutError):
 class InvalidResponseError(BeatAPIError):
     """BeatAPI answered 2xx with a body that is not JSON or not of the expected shape."""
 
+    code = "invalid_response"
+
     def __init__(self, message: str, *, status: int | None = None, request_id: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, request_id=request_id)
         self.status = status
-        self.request_id = request_id
 
     def __str__(self) -> str:
-        return f"{self.status or ''} invalid_response: {self.message} (request_id={self.request_id or 'none'})".lstrip()
+        return f"{self.status or ''} {super().__str__()}".lstrip()
 
 
 class RequestValidationError(BeatAPIError, ValueError):
     """Bad input, found before anything was sent. ``field`` and ``rule`` say what and why."""
+
+    code = "validation_error"
 
     def __init__(self, field: str, rule: str) -> None:
         super().__init__(f"{field}: {rule}")
@@ -172,21 +187,23 @@ class RequestValidationError(BeatAPIError, ValueError):
 class TaskFailedError(BeatAPIError):
     """A waited-on task ended ``failed``. ``task`` is the final task as BeatAPI reported it."""
 
+    code = "task_failed"
+
     def __init__(self, task: Task) -> None:
         self.task = task
-        self.code = task.error_code
-        self.request_id = task.request_id
-        super().__init__(task.error_message or "The task failed.")
+        # The task's own error code says why; ``task_failed`` when BeatAPI gave none.
+        super().__init__(
+            task.error_message or "The task failed.", code=task.error_code or None, request_id=task.request_id
+        )
 
     def __str__(self) -> str:
-        return (
-            f"task {self.task.id} failed: {self.code or 'unknown_error'}: {self.message} "
-            f"(request_id={self.request_id or 'none'})"
-        )
+        return f"task {self.task.id} failed: {super().__str__()}"
 
 
 class WaitTimeoutError(BeatAPIError, TimeoutError):
     """A wait's deadline passed; the task keeps running at BeatAPI and can be waited on again."""
+
+    code = "wait_timeout"
 
     def __init__(self, task_id: str, *, last_task: Task | None, elapsed: float) -> None:
         self.task_id = task_id
@@ -194,16 +211,19 @@ class WaitTimeoutError(BeatAPIError, TimeoutError):
         self.elapsed = elapsed
         status = last_task.status if last_task is not None else "unknown"
         super().__init__(
-            f"wait_timeout: task {task_id} still {status} after {elapsed:.1f}s; "
-            "it keeps running at BeatAPI and can be waited on again by id"
+            f"task {task_id} still {status} after {elapsed:.1f}s; "
+            "it keeps running at BeatAPI and can be waited on again by id",
+            request_id=last_task.request_id if last_task is not None else None,
         )
 
 
 class WebhookVerificationError(BeatAPIError):
     """A webhook delivery failed verification; ``reason`` says why (never the secret)."""
 
+    code = "webhook_invalid"
+
     def __init__(self, reason: str) -> None:
-        super().__init__(f"invalid_signature: {reason}")
+        super().__init__(reason)
         self.reason = reason
 
 

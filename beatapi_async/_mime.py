@@ -62,9 +62,7 @@ MIME_ALIASES: Final[Mapping[str, str]] = MappingProxyType(
 # Labels that say nothing about the content: the file name decides.
 GENERIC_MIME_TYPES: Final = frozenset({"application/octet-stream", "binary/octet-stream", ""})
 # Accepted only with a file name of this extension (Python's mimetypes labels .srt text/plain).
-_BY_NAME_ONLY: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
-    {"text/plain": (".srt", "application/x-subrip")}
-)
+_BY_NAME_ONLY: Final[Mapping[str, tuple[str, str]]] = MappingProxyType({"text/plain": (".srt", "application/x-subrip")})
 
 ACCEPTED_KINDS: Final = ", ".join(e.lstrip(".") for e in MIME_BY_EXTENSION)
 

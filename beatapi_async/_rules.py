@@ -1,4 +1,4 @@
-"""BeatAPI's input rules and price list, as data.
+"""BeatAPI's input rules, as data (the price list is ``_pricing``).
 
 One place for the facts both sides need: the client checks them before sending
 (``_validate``), and the emulator (``testing``) enforces them as the server does.
@@ -8,7 +8,6 @@ uploads and pricing.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Final
 
 from . import _mime
@@ -76,20 +75,4 @@ ACCEPTED_MIME_TYPES: Final = _mime.ACCEPTED_MIME_TYPES
 AUDIO_MIME_TYPES: Final = _mime.AUDIO_MIME_TYPES
 IMAGE_MIME_TYPES: Final = _mime.IMAGE_MIME_TYPES
 
-# -- launch pricing (credits per second of billable duration) ------------------------
-MV_RATES: Final = {
-    ("standard", "540p"): Decimal(4),
-    ("standard", "720p"): Decimal(5),
-    ("standard", "1080p"): Decimal(6),
-    ("high", "720p"): Decimal(16),
-    ("high", "1080p"): Decimal(18),
-}
-LIP_SYNC_SURCHARGE: Final = Decimal(2)
-EC_RATE: Final = Decimal(15)
-COMPOSE_PRICE: Final = Decimal(1)
-
-
-def music_video_rate(quality: str = "standard", resolution: str = "720p", lip_sync: bool = False) -> Decimal:
-    """Return the launch price in credits per second for a Music Video setting."""
-    rate = MV_RATES[(quality, resolution)]
-    return rate + LIP_SYNC_SURCHARGE if lip_sync else rate
+# Launch pricing: the price table lives in ``_pricing`` (shared by the SDK and the emulator).

@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 def _check_requests(requests: Iterable[TaskRequest]) -> list[TaskRequest]:
     if isinstance(requests, (MusicVideoRequest, EcommerceVideoRequest)):
         raise RequestValidationError("requests", "must be a list of requests; use run() for one")
-    items = list(requests)
+    try:
+        items = list(requests)
+    except TypeError:  # None, a number: not iterable
+        raise RequestValidationError("requests", "must be a list of requests") from None
     for i, request in enumerate(items):
         if not isinstance(request, (MusicVideoRequest, EcommerceVideoRequest)):
             raise RequestValidationError(

@@ -53,7 +53,7 @@ class AiohttpTransport:
     async def send(self, request: Request, *, timeout: Timeouts) -> Response:
         session = self._get_session()
         if session.closed:  # only a caller's session can be closed here; aiohttp would raise RuntimeError
-            raise BeatAPIError("session_closed: the aiohttp.ClientSession given to AsyncBeatAPI is closed")
+            raise BeatAPIError("the aiohttp.ClientSession given to AsyncBeatAPI is closed", code="session_closed")
         data = request.body_factory() if request.body_factory is not None else request.body
         what = f"{request.method} {request.path}"
         try:

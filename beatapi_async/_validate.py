@@ -12,7 +12,7 @@ import re
 import socket
 from collections.abc import Collection, Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 from . import _mime
 from . import _rules as R
@@ -21,6 +21,8 @@ from ._exceptions import RequestValidationError
 _COLOUR = re.compile(R.SUBTITLE_COLOR_PATTERN)
 _NUMERIC_HOST = re.compile(r"(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}")
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+# Characters RFC 3986 never allows unencoded in a URL; servers and proxies read them differently.
+_UNSAFE_URL_CHARS = frozenset('<>"{}|\\^`')
 
 # Origins (scheme://host:port) of the base URLs of clients in this process: URLs on
 # them are accepted as inputs although they may be loopback (a local emulator's
@@ -90,19 +92,40 @@ def _fail(field: str, rule: str) -> RequestValidationError:
     return RequestValidationError(field, rule)
 
 
+def check_url_syntax(field: str, value: Any) -> SplitResult:
+    """Split a URL, refusing what servers would read differently or not at all.
+
+    Spaces, control characters and RFC 3986's unsafe characters must be
+    percent-encoded (``%20``); a port must be 1-65535.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(field, "must be a URL string")
+    bad = next((c for c in value if c.isspace() or not c.isprintable() or c in _UNSAFE_URL_CHARS), None)
+    if bad is not None:
+        raise _fail(field, f"must be a valid URL: {bad!r} is not allowed unencoded (percent-encode it, e.g. %20)")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise _fail(field, "must be a valid URL") from None
+    try:
+        port = parts.port
+    except ValueError:  # out of range, or not a number
+        port = 0
+    if port == 0:
+        raise _fail(field, "must be a valid URL: the port must be a whole number from 1 to 65535")
+    return parts
+
+
 def check_public_url(field: str, value: Any, *, trusted_origins: Collection[str] = ()) -> None:
     """Require a public HTTPS URL (or one on a trusted origin)."""
     if not isinstance(value, str) or not value.strip():
         raise _fail(field, "must be a public HTTPS URL string")
     if value.lower().startswith("data:"):
         raise _fail(field, "must be a public HTTPS URL; data: URLs are not accepted (upload the file first)")
+    parts = check_url_syntax(field, value)
     origin = origin_of(value)
     if origin and (origin in _trusted or origin in {origin_of(o) for o in trusted_origins}):
         return
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        raise _fail(field, "must be a valid URL") from None
     if parts.scheme.lower() != "https":
         raise _fail(field, "must be an https:// URL")
     host = parts.hostname or ""
@@ -263,10 +286,7 @@ def check_compose(fields: Mapping[str, Any]) -> None:
 def _check_webhook_url(value: Any) -> None:
     if not isinstance(value, str) or not value.strip():
         raise _fail("url", "must be an https:// URL string")
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        raise _fail("url", "must be a valid URL") from None
+    parts = check_url_syntax("url", value)
     host = parts.hostname or ""
     if not host:
         raise _fail("url", "must be an absolute URL with a host")

@@ -37,6 +37,7 @@ from ._exceptions import (
 )
 from ._logging import get_logger
 from ._models import Task
+from ._options import NO_RETRIES
 from ._retry import backoff
 from ._validate import path_id
 
@@ -263,7 +264,7 @@ class PollScheduler:
         w.polls += 1
         try:
             data = await self._client._request(
-                "GET", f"/v1/tasks/{path_id('task_id', w.task_id)}", max_retries=0
+                "GET", f"/v1/tasks/{path_id('task_id', w.task_id)}", options=NO_RETRIES
             )
             task = self._client._load(data, Task)
         except asyncio.CancelledError:
@@ -360,8 +361,11 @@ async def wait_for_task(
     """
     if until not in STOP_AT:
         raise RequestValidationError("until", "must be 'terminal' or 'actionable'")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
+    # ``not timeout >= 0`` also refuses NaN, which anyio would reject with a raw ValueError.
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0):
         raise RequestValidationError("timeout", "must be a number of seconds >= 0 or None")
+    if on_update is not None and not callable(on_update):
+        raise RequestValidationError("on_update", "must be a callable taking the Task, or None")
     stop_at = STOP_AT[until]
     task_id, last = _task_id_of(task_or_id)
 

@@ -89,6 +89,14 @@ BAD_URLS = [
     "",
     "https://",
     "https://[oops/a.png",
+    "https://media.example.com:99999/a.png",
+    "https://media.example.com:0/a.png",
+    "https://media.example.com:http/a.png",
+    "https://media.example.com/my song.mp3",
+    "https://media example.com/a.png",
+    "https://media.example.com/a.png\n",
+    "https://media.example.com/a<b>.png",
+    "https://media.example.com/a\u00a0b.png",
 ]
 
 
@@ -113,6 +121,36 @@ def test_bad_urls(url: str) -> None:
 )
 def test_public_urls_accepted(url: str) -> None:
     mv(images=[url], audio_url=url)
+
+
+@pytest.mark.parametrize(
+    ("url", "rule"),
+    [
+        ("https://host.example.com:99999/x.png", "the port must be a whole number from 1 to 65535"),
+        ("https://host.example.com/x y.png", "' ' is not allowed unencoded"),
+        ("https://ho st.example.com/x.png", "' ' is not allowed unencoded"),
+        ("https://host.example.com/x\ty.png", "'\\t' is not allowed unencoded"),
+        ('https://host.example.com/x"y.png', "'\"' is not allowed unencoded"),
+    ],
+)
+def test_url_syntax_rules_name_the_problem(url: str, rule: str) -> None:
+    with pytest.raises(RequestValidationError) as info:
+        mv(images=[url])
+    assert info.value.field == "images[0]" and rule in info.value.rule
+
+
+def test_url_syntax_also_guards_webhooks_and_base_url() -> None:
+    with pytest.raises(RequestValidationError) as info:
+        V.check_webhook_create({"url": "https://hooks.example.com:70000/in"})
+    assert info.value.field == "url" and "port" in info.value.rule
+    for base in ("https://api.example.com:99999", "https://api example.com", 5):
+        with pytest.raises(RequestValidationError) as info:
+            AsyncBeatAPI("sk_test_x", base_url=base)  # type: ignore[arg-type]
+        assert info.value.field == "base_url"
+
+
+def test_encoded_and_international_urls_are_accepted() -> None:
+    mv(images=["https://media.example.com/my%20song.png", "https://bücher.example/x.png"])
 
 
 def test_non_string_urls() -> None:
@@ -320,6 +358,8 @@ async def test_bad_creates_send_nothing(client: AsyncBeatAPI, mocked: aiorespons
         {"images": [IMG], "audio_url": AUDIO, "duration": 9},
         {"images": [IMG], "audio_url": AUDIO, "resolution": "540p", "lip_sync": True},
         {"images": [IMG], "audio_url": AUDIO, "subtitle_color": "#FFF"},
+        {"images": ["https://media.example.com:99999/a.png"], "audio_url": AUDIO},
+        {"images": [IMG], "audio_url": "https://media.example.com/my song.mp3"},
     ]
     for fields in cases:
         with pytest.raises(RequestValidationError):

@@ -343,7 +343,7 @@ def test_errors_are_beatapi_errors_and_never_show_the_secret() -> None:
     for payload, headers, key in cases:
         error = rejects(payload, headers, key)
         assert isinstance(error, BeatAPIError)
-        assert str(error).startswith("invalid_signature: ")
+        assert str(error).startswith("webhook_invalid: ") and error.code == "webhook_invalid"
         for text in (str(error), repr(error), error.reason, repr(error.args)):
             assert "SuperSecret" not in text
 

@@ -25,7 +25,6 @@ stops running.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import uuid
 from collections.abc import Callable
@@ -285,7 +284,11 @@ def _results_table(results: list[Result]) -> Any:
     default=0,
     help="Stop waiting on a task after this many seconds (default 0: never).",
 )
-@click.option("--dry-run", is_flag=True, help="Check every line and show what would run; send nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check every line; show what each would do and cost, the total and the balance; create nothing.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON Lines.")
 @click.pass_context
 def run(
@@ -314,25 +317,11 @@ def run(
     json_out = wants_json(ctx, as_json)
 
     if dry_run:
-        plan = []
-        for line in lines:
-            recorded = state.records.get(line.key, {}).get("task_id")
-            action = "skip" if line.error else (f"wait on {recorded}" if recorded else "create")
-            plan.append(
-                {
-                    "line": line.number,
-                    "id": line.caller_id,
-                    "workflow": line.workflow,
-                    "action": action,
-                    "error": line.error,
-                }
-            )
-        if json_out:
-            for item in plan:
-                click.echo(json.dumps(item, ensure_ascii=False))
-        else:
-            for item in plan:
-                click.echo(f"line {item['line']}: {item['action']}" + (f": {item['error']}" if item["error"] else ""))
+        from ._plan import plan_items, print_plan, read_balance
+
+        items = plan_items(client, lines, state.records)
+        balance, why = read_balance(client) if options.api_key else (None, None)
+        print_plan(items, balance=balance, why_no_balance=why, json_out=json_out)
         if any(line.error for line in lines):
             raise click.exceptions.Exit(USAGE_ERROR)
         return

@@ -132,7 +132,7 @@ def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
 def error_exit(exc: BaseException) -> CliError | None:
     """Map an SDK error to the CLI's one-line message and exit code (None: not an expected error)."""
     if isinstance(exc, RequestValidationError):
-        return CliError(f"invalid input: {exc}", USAGE_ERROR)
+        return CliError(f"invalid input: {exc.field}: {exc.rule}", USAGE_ERROR)
     if isinstance(exc, AuthenticationError) and exc.code == "missing_api_key":
         return CliError(f"no API key: set {ENV_API_KEY} or pass --api-key", USAGE_ERROR)
     if isinstance(exc, TaskFailedError):

@@ -81,7 +81,7 @@ def _parse_line(number: int, raw: str, ids: dict[str, int]) -> Line:
     try:
         line.request = build_request(workflow, data)
     except RequestValidationError as exc:
-        line.error = str(exc)
+        line.error = f"{exc.field}: {exc.rule}"
         return line
     canonical = json.dumps({"workflow": workflow, **data}, sort_keys=True, separators=(",", ":"))
     line.fingerprint = hashlib.sha256(canonical.encode()).hexdigest()[:32]

@@ -7,12 +7,12 @@ The HTTP layer (``_app``) only routes, authenticates and renders.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from .. import _pricing as P
 from .. import _rules as R
 from .. import _validate as V
 from .._exceptions import RequestValidationError
@@ -151,7 +151,7 @@ class Emulator:
             validated(V.check_ecommerce_video, body, trusted_origins=(self.base_url,))
             resolve_inputs(self.files, self.base_url, body, {"images": R.IMAGE_MIME_TYPES})
             billable = int(body["duration"])
-            price = R.EC_RATE * billable
+            price = P.EC_RATE * billable
         self._admit(price)
         task = self.engine.create(
             workflow=workflow,
@@ -184,10 +184,8 @@ class Emulator:
             seconds = float(body["duration"])
         else:
             seconds = self.durations.default_audio
-        billable = math.ceil(seconds)
-        rate = R.music_video_rate(
-            str(body.get("quality") or "standard"), str(body.get("resolution") or "720p"), body.get("lip_sync") is True
-        )
+        billable = P.billable_seconds(seconds)
+        rate = P.music_video_rate(body.get("quality"), body.get("resolution"), body.get("lip_sync") is True)
         return billable, rate * billable
 
     def _admit(self, price: Decimal) -> None:
@@ -220,11 +218,11 @@ class Emulator:
         shot = task.shot(shot_id)
         validated(V.check_shot_edit, body)
         self.engine.require_editable(task, "edit a shot")
-        duration = int(body.get("duration") or R.EDIT_DEFAULT_DURATION)
+        duration = int(body.get("duration") or P.SHOT_EDIT_DEFAULT_SECONDS)
         quality = str(body.get("quality") or task.quality)
         resolution = str(body.get("resolution") or task.resolution)
         try:
-            rate = R.music_video_rate(quality, resolution, task.lip_sync)
+            rate = P.music_video_rate(quality, resolution, task.lip_sync)
         except KeyError:
             raise bad_request(f"quality {quality!r} is not available at {resolution}.", field="quality") from None
         price = rate * duration
@@ -251,7 +249,7 @@ class Emulator:
                     field=f"shot_ids[{i}]",
                     rule="status",
                 )
-        self._admit(R.COMPOSE_PRICE)
+        self._admit(P.COMPOSE_PRICE)
         self.engine.compose(task)
         self.idempotency.remember(key, f"POST {path}", body, Remembered(202, task.id))
         return 202, self.render_task(task, request_id)

@@ -22,6 +22,7 @@ from typing import Any
 
 import attrs
 
+from .. import _pricing as P
 from .. import _rules as R
 from ._account import Account, Operation
 from ._clock import Clock, Timeline
@@ -184,7 +185,7 @@ class TaskEngine:
     def compose(self, task: TaskState) -> None:
         """Start composing: charge the fixed price and move the task to ``composing``."""
         now = self.clock.now()
-        self._charge(task, R.COMPOSE_PRICE, "compose", now)
+        self._charge(task, P.COMPOSE_PRICE, "compose", now)
         self._move(task, "composing", now)
         self._schedule(task, now + self.durations.compose)
 

@@ -130,7 +130,12 @@ def test_dry_run_sends_nothing(invoke: Invoke, emulator: ThreadedEmulator, tmp_p
     batch = write_batch(tmp_path / "batch.jsonl", ecommerce("a"), ecommerce("b", duration=1))
     result = invoke("run", str(batch), "--dry-run", key=False)
     assert result.exit_code == 2
-    assert result.stdout.splitlines() == ["line 1: create", "line 2: skip: duration: must be from 10 to 60 (got 1)"]
+    assert result.stdout.splitlines() == [
+        "line 1: create ecommerce-video: 15 credits/s x 15 s (the request's duration) = 225 credits",
+        "line 2: skip: duration: must be from 10 to 60 (got 1)",
+        "total: 225 credits for 1 create (launch prices)",
+        "balance: unknown (no API key)",
+    ]
     assert emulator.call(lambda f: f.requests) == []
 
 

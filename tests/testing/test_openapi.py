@@ -19,9 +19,7 @@ def routed_operations() -> set[tuple[str, str]]:
 
 def documented_operations(doc: dict[str, Any]) -> set[tuple[str, str]]:
     return {
-        (re.sub(r"\{[^}]+\}", "{}", path), method.upper())
-        for path, item in doc["paths"].items()
-        for method in item
+        (re.sub(r"\{[^}]+\}", "{}", path), method.upper()) for path, item in doc["paths"].items() for method in item
     }
 
 
