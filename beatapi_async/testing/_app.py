@@ -12,7 +12,7 @@ import asyncio
 import hmac
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import unquote
 
@@ -21,6 +21,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from .. import _rules as R
+from .. import _validate as V
 from .._logging import get_logger
 from ._files import disposition_filename, file_at, split_multipart
 from ._http import (
@@ -60,10 +61,10 @@ class Call:
     parsed: Any = None  # the body already decoded as JSON for the record, if it was
     params: tuple[str, ...] = ()
 
-    def json(self) -> dict[str, Any]:
-        """Return the body as a JSON object (explicit nulls refused, 18.0 read as 18) or raise 400."""
+    def json(self, known: Collection[str]) -> dict[str, Any]:
+        """Return the body as a JSON object (``known`` fields: null refused, 18.0 read as 18) or raise 400."""
         body = self.parsed if isinstance(self.parsed, dict) else parse_json_object(self.body)
-        return request_fields(body)  # a copy: the record keeps its own
+        return request_fields(body, known)  # a copy: the record keeps its own
 
 
 Handler = Callable[[Emulator, Call], web.StreamResponse]
@@ -74,24 +75,31 @@ def _data(call: Call, result: tuple[int, Any]) -> web.Response:
     return data_response(status, data, call.request_id)
 
 
+# Fields each JSON request schema names (contract: requestBody schemas); the rest are ignored.
+SHOT_EDIT_FIELDS = ("prompt", "duration", "quality", "resolution")
+COMPOSE_FIELDS = ("shot_ids",)
+WEBHOOK_FIELDS = ("url", "description", "events")
+SESSION_FIELDS = ("max_duration_seconds", "allowed_origins", "metadata")
+
+
 # -- handlers ---------------------------------------------------------------------------
 def list_workflows(emu: Emulator, call: Call) -> web.StreamResponse:
     return list_response([dict(w) for w in WORKFLOWS], call.request_id)
 
 
 def create_music_video(emu: Emulator, call: Call) -> web.StreamResponse:
-    body = call.json()
+    body = call.json(V.MUSIC_VIDEO_FIELDS)
     return _data(call, emu.create_task("music-video", call.path, call.request.headers, body, call.request_id))
 
 
 def create_ecommerce_video(emu: Emulator, call: Call) -> web.StreamResponse:
-    body = call.json()
+    body = call.json(V.ECOMMERCE_VIDEO_FIELDS)
     return _data(call, emu.create_task("ecommerce-video", call.path, call.request.headers, body, call.request_id))
 
 
 def edit_shot(emu: Emulator, call: Call) -> web.StreamResponse:
     task_id, shot_id = call.params
-    body = call.json()
+    body = call.json(SHOT_EDIT_FIELDS)
     return _data(call, emu.edit_shot(task_id, shot_id, call.path, call.request.headers, body, call.request_id))
 
 
@@ -101,7 +109,7 @@ def shot_media(emu: Emulator, call: Call) -> web.StreamResponse:
 
 
 def compose(emu: Emulator, call: Call) -> web.StreamResponse:
-    body = call.json()
+    body = call.json(COMPOSE_FIELDS)
     return _data(call, emu.compose(call.params[0], call.path, call.request.headers, body, call.request_id))
 
 
@@ -138,7 +146,7 @@ def list_webhooks(emu: Emulator, call: Call) -> web.StreamResponse:
 
 
 def create_webhook(emu: Emulator, call: Call) -> web.StreamResponse:
-    return _data(call, emu.create_webhook(call.json()))
+    return _data(call, emu.create_webhook(call.json(WEBHOOK_FIELDS)))
 
 
 def get_webhook(emu: Emulator, call: Call) -> web.StreamResponse:
@@ -146,7 +154,7 @@ def get_webhook(emu: Emulator, call: Call) -> web.StreamResponse:
 
 
 def update_webhook(emu: Emulator, call: Call) -> web.StreamResponse:
-    return _data(call, emu.update_webhook(call.params[0], call.json()))
+    return _data(call, emu.update_webhook(call.params[0], call.json((*WEBHOOK_FIELDS, "status"))))
 
 
 def delete_webhook(emu: Emulator, call: Call) -> web.StreamResponse:
@@ -154,7 +162,7 @@ def delete_webhook(emu: Emulator, call: Call) -> web.StreamResponse:
 
 
 def create_session(emu: Emulator, call: Call) -> web.StreamResponse:
-    body = call.json()
+    body = call.json(SESSION_FIELDS)
     return _data(call, emu.create_session(call.request.headers, body, call.request_id))
 
 

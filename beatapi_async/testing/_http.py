@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -157,18 +158,23 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return value
 
 
-def request_fields(body: dict[str, Any]) -> dict[str, Any]:
-    """Apply the request schemas' type rules that hold for every field; return the body.
+def request_fields(body: dict[str, Any], known: Collection[str]) -> dict[str, Any]:
+    """Apply the request schemas' type rules that hold for every ``known`` field; return a copy of the body.
 
     No request field of the contract is nullable: an explicit ``null`` is
     refused, not read as absent. A number written ``18.0`` is an integer in
     JSON Schema, so integral floats become ints before the field rules run.
+    Fields the schema does not name are kept as sent and ignored, as BeatAPI
+    ignores them.
     """
     out: dict[str, Any] = {}
     for name, value in body.items():
-        if value is None:
-            raise bad_request(f"{name}: must not be null (leave the field out instead)", field=name, rule="not_null")
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
+        if name in known:
+            if value is None:
+                raise bad_request(
+                    f"{name}: must not be null (leave the field out instead)", field=name, rule="not_null"
+                )
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
         out[name] = value
     return out

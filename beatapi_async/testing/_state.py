@@ -38,7 +38,7 @@ def validated(check: Callable[..., None], *args: Any, **kwargs: Any) -> None:
     try:
         check(*args, **kwargs)
     except RequestValidationError as exc:
-        raise bad_request(str(exc), field=exc.field, rule=exc.rule) from None
+        raise bad_request(f"{exc.field}: {exc.rule}", field=exc.field, rule=exc.rule) from None
 
 
 class Emulator:

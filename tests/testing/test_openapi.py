@@ -24,7 +24,7 @@ def documented_operations(doc: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 async def test_the_document_is_served_and_lists_exactly_the_routes(api: Api) -> None:
-    reply = await api.call("GET", "/openapi.json", auth=False)
+    reply = await api.call("GET", "/openapi.json", auth=False, check=False)
     assert reply.status == 200 and reply.headers["Content-Type"].startswith("application/json")
     doc = reply.body
     assert doc["openapi"].startswith("3.1")
@@ -40,7 +40,7 @@ async def test_the_document_is_served_and_lists_exactly_the_routes(api: Api) -> 
 
 
 async def test_answers_match_the_emulators_own_document(api: Api) -> None:
-    doc = (await api.call("GET", "/openapi.json", auth=False)).body
+    doc = (await api.call("GET", "/openapi.json", auth=False, check=False)).body
 
     def check(path: str, method: str, status: int, body: Any) -> None:
         op = doc["paths"][path][method]
