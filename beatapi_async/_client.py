@@ -5,6 +5,7 @@ A call goes: resource method -> ``_request`` (build, retry, decode) -> transport
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 import os
@@ -12,13 +13,22 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import aiohttp
 import attrs
 
 from . import _protocol, _validate
-from ._config import ENV_API_KEY, ENV_LOG, NOT_GIVEN, PollPolicy, Timeouts, load_config
+from ._config import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRY_WAIT,
+    ENV_API_KEY,
+    ENV_LOG,
+    NOT_GIVEN,
+    PollPolicy,
+    Timeouts,
+    load_config,
+)
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -31,7 +41,7 @@ from ._logging import REDACTOR, get_logger, remember_secret
 from ._options import NO_OPTIONS, CallOptions, call_options
 from ._raw import RawClient, record
 from ._retry import call_with_retries, should_retry
-from ._transport import AiohttpTransport, Transport
+from ._transport import ACCEPT_ENCODING, AiohttpTransport, Transport
 from .resources import (
     EcommerceVideo,
     Files,
@@ -44,7 +54,7 @@ from .resources import (
 )
 
 if TYPE_CHECKING:
-    from ._gate import Gate
+    from ._gate import Coordinator, Gate
     from ._models import File, Task, TaskRequest, WebhookEvent
     from ._options import RequestOptions, Unpack
     from ._pricing import Estimate, Operation
@@ -86,9 +96,15 @@ class AsyncBeatAPI:
         poll: how waits poll (``PollPolicy``).
         session: an ``aiohttp.ClientSession`` of yours, used and never closed.
         user_agent: appended to the SDK's User-Agent.
+        max_response_bytes: the largest answer read (after decompression; 16 MiB);
+            a larger one is an ``InvalidResponseError``, refused unread and not retried.
+        max_retry_wait: the longest server-asked wait (Retry-After) a retry or a
+            wait's poller sleeps (60 s); a call asked to wait longer raises at once.
         transport: a ``Transport`` to send through instead of aiohttp (test doubles).
         retry_sleep: the coroutine retries wait with (default ``anyio.sleep``); tests
             pass a fast one so backoff and Retry-After cost no real time.
+        coordinator: share the concurrency gate, the poll budget and usage reads with other
+            processes on the same account (``beatapi_async.redis.RedisCoordinator``).
     """
 
     def __init__(
@@ -103,15 +119,25 @@ class AsyncBeatAPI:
         user_agent: str | None = None,
         transport: Transport | None = None,
         retry_sleep: Callable[[float], Awaitable[None]] | None = None,
+        coordinator: Coordinator | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
     ) -> None:
         self._config = load_config(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, poll=poll,
-            user_agent=user_agent, retry_sleep=retry_sleep,
+            user_agent=user_agent, retry_sleep=retry_sleep, max_response_bytes=max_response_bytes,
+            max_retry_wait=max_retry_wait,
         )  # fmt: skip
         _configure_logging_from_env()
         _validate.trust_origin(self._config.base_url)
-        self._transport: Transport = transport or AiohttpTransport(session)
-        headers = {"Accept": _protocol.JSON_TYPE, "User-Agent": self._config.user_agent}
+        self._transport: Transport = transport or AiohttpTransport(
+            session, max_response_bytes=self._config.max_response_bytes
+        )
+        headers = {
+            "Accept": _protocol.JSON_TYPE,
+            "Accept-Encoding": ACCEPT_ENCODING,
+            "User-Agent": self._config.user_agent,
+        }
         self._anon_headers = headers
         self._auth_headers = (
             {**headers, "Authorization": f"Bearer {self._config.api_key}"} if self._config.api_key else None
@@ -120,6 +146,12 @@ class AsyncBeatAPI:
         remember_secret(self._config.api_key)
         self._scheduler: PollScheduler | None = None
         self._gate: Gate | None = None
+        if coordinator is not None and not (callable(getattr(coordinator, "gate", None))
+                                            and callable(getattr(coordinator, "poll_budget", None))):  # fmt: skip
+            raise RequestValidationError("coordinator", "must be a coordinator such as redis.RedisCoordinator")
+        self._coordinator = coordinator
+        self._gate_owned = False  # made here (loop-bound), not set by the caller
+        self._loop: asyncio.AbstractEventLoop | None = None
         # Lengths of the audio files this client uploaded, by URL: what ``estimate`` bills by.
         self._audio_lengths: dict[str, float] = {}
         self._closed = False
@@ -160,6 +192,16 @@ class AsyncBeatAPI:
         """The default per-request timeouts."""
         return self._config.timeout
 
+    @property
+    def max_response_bytes(self) -> int:
+        """The largest answer body read (after decompression); a larger one is refused unread."""
+        return self._config.max_response_bytes
+
+    @property
+    def max_retry_wait(self) -> float:
+        """The longest server-asked wait a retry or the poller sleeps; a call asking more fails at once."""
+        return self._config.max_retry_wait
+
     def __repr__(self) -> str:
         return f"AsyncBeatAPI(base_url={self._config.base_url!r})"
 
@@ -197,16 +239,39 @@ class AsyncBeatAPI:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop polling and close the HTTP session (unless it is the caller's).
+        """Stop polling and close the HTTP session (unless it is the caller's); works from any event loop.
 
         On a client from ``with_options``, only stop that client being used.
         """
         self._closed = True
         if self._root is not self:
             return
+        self._bind_loop()
         if self._scheduler is not None:
             await self._scheduler.aclose()
+        close_gate = getattr(self._gate, "aclose", None)  # a gate of the first interface has none
+        if close_gate is not None:
+            await close_gate()
         await self._transport.aclose()
+
+    def _bind_loop(self) -> None:
+        """Drop the helpers made on an earlier event loop (one client, successive ``asyncio.run``).
+
+        The poller's task and events and the gate's primitives belong to the loop they
+        were made on; on a new loop, fresh ones are made on first use. (The transport
+        rebinds its own session.)
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if loop is self._loop:
+            return
+        if self._loop is not None:
+            self._scheduler = None
+            if self._gate_owned:
+                self._gate, self._gate_owned = None, False
+        self._loop = loop
 
     # -- requests -------------------------------------------------------------------
 
@@ -245,6 +310,8 @@ class AsyncBeatAPI:
         if self._closed or self._root._closed:
             # Sending would quietly open a new session that nothing ever closes.
             raise BeatAPIError("this AsyncBeatAPI was closed; create a new one", code="client_closed")
+        if self._loop is not asyncio.get_running_loop():
+            self._bind_loop()
         headers = self._headers(auth)
         options = options.over(self._defaults)
         if options is not NO_OPTIONS:
@@ -321,7 +388,7 @@ class AsyncBeatAPI:
             first_error = exc
         return await call_with_retries(
             send_once, max_retries=retries, replayable=replayable, describe=describe,
-            sleep=self._config.retry_sleep, first_error=first_error,
+            sleep=self._config.retry_sleep, first_error=first_error, max_retry_wait=self._config.max_retry_wait,
         )  # fmt: skip
 
     def _load(self, data: Any, cls: type[T]) -> T:
@@ -369,10 +436,12 @@ class AsyncBeatAPI:
     def _poller(self) -> PollScheduler:
         if self._root is not self:
             return self._root._poller()
+        self._bind_loop()
         if self._scheduler is None:
             from .waiting import PollScheduler
 
-            self._scheduler = PollScheduler(self)
+            budget = self._coordinator.poll_budget(self) if self._coordinator is not None else None
+            self._scheduler = PollScheduler(self, budget=budget)
         return self._scheduler
 
     async def run(
@@ -399,6 +468,32 @@ class AsyncBeatAPI:
             idempotency_key=idempotency_key, on_created=on_created,
         )  # fmt: skip
 
+    @overload
+    async def run_many(
+        self,
+        requests: Iterable[TaskRequest],
+        *,
+        return_exceptions: Literal[False] = False,
+        timeout: float | None = None,
+        until: Until = "terminal",
+        on_update: Callable[[Task], Any] | None = None,
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
+    ) -> list[Task]: ...
+
+    @overload
+    async def run_many(
+        self,
+        requests: Iterable[TaskRequest],
+        *,
+        return_exceptions: bool,
+        timeout: float | None = None,
+        until: Until = "terminal",
+        on_update: Callable[[Task], Any] | None = None,
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
+    ) -> list[Task | BaseException]: ...
+
     async def run_many(
         self,
         requests: Iterable[TaskRequest],
@@ -407,13 +502,48 @@ class AsyncBeatAPI:
         timeout: float | None = None,
         until: Until = "terminal",
         on_update: Callable[[Task], Any] | None = None,
-    ) -> list[Any]:
-        """Run many requests within the account's limits; results in input order."""
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
+    ) -> list[Task] | list[Task | BaseException]:
+        """Run many requests within the account's limits; results in input order.
+
+        ``return_exceptions=True``: each request's error in its place instead of raising the first.
+        ``idempotency_key(index, request) -> str``: each request's key, so a job a queue delivers
+        again after a crash waits for the task it already created instead of paying for another.
+        ``on_created(task)`` runs as each create is accepted (e.g. to record the id).
+        """
         from ._runner import run_many
 
         return await run_many(
-            self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update
-        )
+            self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update,
+            idempotency_key=idempotency_key, on_created=on_created,
+        )  # fmt: skip
+
+    @overload
+    def as_completed(
+        self,
+        requests: Iterable[TaskRequest],
+        *,
+        return_exceptions: Literal[False] = False,
+        timeout: float | None = None,
+        until: Until = "terminal",
+        on_update: Callable[[Task], Any] | None = None,
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
+    ) -> AsyncIterator[Task]: ...
+
+    @overload
+    def as_completed(
+        self,
+        requests: Iterable[TaskRequest],
+        *,
+        return_exceptions: bool,
+        timeout: float | None = None,
+        until: Until = "terminal",
+        on_update: Callable[[Task], Any] | None = None,
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
+    ) -> AsyncIterator[Task | BaseException]: ...
 
     def as_completed(
         self,
@@ -423,13 +553,19 @@ class AsyncBeatAPI:
         timeout: float | None = None,
         until: Until = "terminal",
         on_update: Callable[[Task], Any] | None = None,
-    ) -> AsyncIterator[Any]:
-        """Run many requests within the account's limits; yield each result as it finishes."""
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
+    ) -> AsyncIterator[Task] | AsyncIterator[Task | BaseException]:
+        """Run many requests within the account's limits; yield each result as it finishes.
+
+        Takes the options of ``run_many``.
+        """
         from ._runner import as_completed
 
         return as_completed(
-            self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update
-        )
+            self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update,
+            idempotency_key=idempotency_key, on_created=on_created,
+        )  # fmt: skip
 
     # -- credits (_pricing.py, _credits.py) --------------------------------------------
 
@@ -471,10 +607,15 @@ class AsyncBeatAPI:
         """The concurrency gate ``run``/``run_many`` admit through (replaceable: ``client.gate = ...``)."""
         if self._root is not self:
             return self._root.gate
+        self._bind_loop()
         if self._gate is None:
-            from ._gate import LocalGate
+            if self._coordinator is not None:
+                self._gate = self._coordinator.gate(self)
+            else:
+                from ._gate import LocalGate
 
-            self._gate = LocalGate(self)
+                self._gate = LocalGate(self)
+            self._gate_owned = True  # made here, for this event loop
         return self._gate
 
     @gate.setter
@@ -482,7 +623,12 @@ class AsyncBeatAPI:
         if self._root is not self:
             self._root.gate = gate
             return
-        self._gate = gate
+        self._gate, self._gate_owned = gate, False
+
+    @property
+    def coordinator(self) -> Coordinator | None:
+        """What this client shares with other processes (``coordinator=``), or None."""
+        return self._coordinator
 
 
 def _describe(exc: BaseException) -> str:
@@ -492,4 +638,3 @@ def _describe(exc: BaseException) -> str:
         notes = getattr(subs[0], "__notes__", None) or []
         return f"{_describe(subs[0])}" + (f" ({notes[0]})" if notes else "")
     return f"{type(exc).__name__}: {exc}"
-

@@ -20,7 +20,8 @@ Every error the public API raises is a ``BeatAPIError``::
     ├── RequestValidationError         bad input caught before sending (also a ValueError)
     ├── TaskFailedError                a waited-on task ended ``failed`` (``.task``)
     ├── WaitTimeoutError               a wait's deadline passed (also a TimeoutError)
-    └── WebhookVerificationError       a webhook delivery failed verification
+    ├── WebhookVerificationError       a webhook delivery failed verification
+    └── CoordinationError              the fleet's coordinator (Redis) is unreachable or too slow
 
 Every error has ``code`` (a short string: BeatAPI's error code, or the SDK's own, such
 as ``client_closed``, ``validation_error``, ``wait_timeout``, ``task_failed``,
@@ -146,9 +147,10 @@ class APIConnectionError(BeatAPIError):
 
     code = "connection_error"
 
-    def __init__(self, message: str = "Connection error.", *, sent: bool = True) -> None:
+    def __init__(self, message: str = "Connection error.", *, sent: bool = True, retryable: bool | None = None) -> None:
         super().__init__(message)  # no answer came, so no request id
         self.sent = sent
+        self.retryable = retryable  # False: retrying cannot help (an answer trickled past the total timeout)
 
 
 class APITimeoutError(APIConnectionError, TimeoutError):
@@ -156,8 +158,10 @@ class APITimeoutError(APIConnectionError, TimeoutError):
 
     code = "timeout"
 
-    def __init__(self, message: str = "Request timed out.", *, sent: bool = True) -> None:
-        super().__init__(message, sent=sent)
+    def __init__(
+        self, message: str = "Request timed out.", *, sent: bool = True, retryable: bool | None = None
+    ) -> None:
+        super().__init__(message, sent=sent, retryable=retryable)
 
 
 class InvalidResponseError(BeatAPIError):
@@ -165,9 +169,12 @@ class InvalidResponseError(BeatAPIError):
 
     code = "invalid_response"
 
-    def __init__(self, message: str, *, status: int | None = None, request_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, request_id: str | None = None, retryable: bool | None = None
+    ) -> None:
         super().__init__(message, request_id=request_id)
         self.status = status
+        self.retryable = retryable  # False: e.g. an answer too large to read; the next would be too
 
     def __str__(self) -> str:
         return f"{self.status or ''} {super().__str__()}".lstrip()
@@ -225,6 +232,12 @@ class WebhookVerificationError(BeatAPIError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class CoordinationError(BeatAPIError):
+    """The coordinator a fleet shares (Redis) could not be reached in time; nothing billable was sent."""
+
+    code = "coordination_error"
 
 
 _BY_STATUS: Mapping[int, type[APIStatusError]] = {
