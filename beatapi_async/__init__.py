@@ -6,6 +6,7 @@
         task = await client.run(MusicVideoRequest(images=[...], audio_url=...))
 """
 
+from ._budget import LocalPollBudget, PollBudget
 from ._client import AsyncBeatAPI
 from ._config import NOT_GIVEN, PollPolicy, Timeouts
 from ._exceptions import (
@@ -17,6 +18,7 @@ from ._exceptions import (
     BeatAPIError,
     ConcurrencyLimitError,
     ConflictError,
+    CoordinationError,
     InsufficientCreditsError,
     InternalServerError,
     InvalidResponseError,
@@ -29,7 +31,7 @@ from ._exceptions import (
     WaitTimeoutError,
     WebhookVerificationError,
 )
-from ._gate import Gate, LocalGate
+from ._gate import Coordinator, Gate, Lease, LocalGate
 from ._models import (
     Deleted,
     EcommerceVideoRequest,
@@ -74,6 +76,8 @@ __all__ = [
     "BodyOptions",
     "ConcurrencyLimitError",
     "ConflictError",
+    "CoordinationError",
+    "Coordinator",
     "Deleted",
     "EcommerceVideoRequest",
     "Estimate",
@@ -82,11 +86,14 @@ __all__ = [
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidResponseError",
+    "Lease",
     "LocalGate",
+    "LocalPollBudget",
     "Media",
     "MusicVideoRequest",
     "NotFoundError",
     "PermissionDeniedError",
+    "PollBudget",
     "PollPolicy",
     "RateLimitError",
     "RawResponse",
