@@ -40,6 +40,7 @@ from .resources import (
 )
 
 if TYPE_CHECKING:
+    from ._credits import CreditAdmission, MaxCredits
     from ._gate import Gate
     from ._models import File, Task, TaskRequest, WebhookEvent
     from ._pricing import Estimate, Operation
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 logger = get_logger("beatapi_async")
 _NO_TIMEOUTS = Timeouts(connect=None, read=None, total=None)
-_MAX_REMEMBERED_UPLOADS = 10_000
+_MAX_REMEMBERED_AUDIO = 10_000
 
 
 def _structure(data: Any, cls: type[T]) -> T:
@@ -116,7 +117,8 @@ class AsyncBeatAPI:
         remember_secret(self._config.api_key)
         self._scheduler: PollScheduler | None = None
         self._gate: Gate | None = None
-        # Lengths of the audio files this client uploaded, by URL: what ``estimate`` bills by.
+        self._credit_admission: CreditAdmission | None = None
+        # Lengths BeatAPI measured for audio this client uploaded or created tasks with, by URL.
         self._audio_lengths: dict[str, float] = {}
         self._closed = False
 
@@ -340,18 +342,22 @@ class AsyncBeatAPI:
         raise_on_failure: bool = True,
         idempotency_key: str | Callable[[], str] | None = None,
         on_created: Callable[[Task], Any] | None = None,
+        max_credits: MaxCredits = None,
     ) -> Task:
         """Admit one request through the concurrency gate, create it and wait for it.
 
         ``idempotency_key``: a key, or a callable asked before each create attempt (a new
         attempt follows a 429 ``user_concurrency_exceeded``); default: a fresh one.
         ``on_created(task)`` runs as soon as BeatAPI accepted the create (e.g. to record the id).
+        No create is sent that the account's balance (or ``max_credits``: a number, or a
+        ``CreditCap`` shared by several calls) cannot cover: ``InsufficientCreditsError``
+        with ``status`` None is raised instead (README "Credits").
         """
         from ._runner import run_one
 
         return await run_one(
             self, request, timeout=timeout, until=until, on_update=on_update, raise_on_failure=raise_on_failure,
-            idempotency_key=idempotency_key, on_created=on_created,
+            idempotency_key=idempotency_key, on_created=on_created, max_credits=max_credits,
         )  # fmt: skip
 
     async def run_many(
@@ -362,13 +368,15 @@ class AsyncBeatAPI:
         timeout: float | None = None,
         until: Until = "terminal",
         on_update: Callable[[Task], Any] | None = None,
+        max_credits: MaxCredits = None,
     ) -> list[Any]:
-        """Run many requests within the account's limits; results in input order."""
+        """Run many requests within the account's limits (and ``max_credits`` in all); results in input order."""
         from ._runner import run_many
 
         return await run_many(
-            self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update
-        )
+            self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update,
+            max_credits=max_credits,
+        )  # fmt: skip
 
     def as_completed(
         self,
@@ -378,13 +386,15 @@ class AsyncBeatAPI:
         timeout: float | None = None,
         until: Until = "terminal",
         on_update: Callable[[Task], Any] | None = None,
+        max_credits: MaxCredits = None,
     ) -> AsyncIterator[Any]:
-        """Run many requests within the account's limits; yield each result as it finishes."""
+        """Run many requests within the account's limits (and ``max_credits``); yield each as it finishes."""
         from ._runner import as_completed
 
         return as_completed(
-            self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update
-        )
+            self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update,
+            max_credits=max_credits,
+        )  # fmt: skip
 
     # -- credits (_pricing.py, _credits.py) --------------------------------------------
 
@@ -399,7 +409,8 @@ class AsyncBeatAPI:
         """What BeatAPI will reserve for ``request``, from the launch price table; sends nothing.
 
         A Music Video's billable length is ``audio_seconds=``, else the length BeatAPI
-        measured for audio this client uploaded (``files.upload``), else unknown: then
+        measured for the audio (uploaded by this client, or billed for a task it created
+        with the same ``audio_url``), else unknown: then
         ``exact`` is False and ``credits`` is the upper bound (the longest audio BeatAPI
         accepts). ``operation="edit_shot"`` prices a shot edit of the task ``request``
         made (``shot_seconds``, default 5); ``"compose"`` its fixed compose price.
@@ -412,13 +423,16 @@ class AsyncBeatAPI:
         )  # fmt: skip
 
     def _remember_upload(self, file: File) -> None:
-        """Keep an uploaded audio file's measured length for ``estimate`` (bounded: oldest forgotten)."""
-        if file.audio_duration_seconds is None:
-            return
+        """Keep an uploaded audio file's measured length for ``estimate``."""
+        if file.audio_duration_seconds is not None:
+            self._remember_audio(file.url, float(file.audio_duration_seconds))
+
+    def _remember_audio(self, url: str, seconds: float) -> None:
+        """Keep the length BeatAPI measured for the audio at ``url`` (bounded: the oldest is forgotten)."""
         lengths = self._audio_lengths
-        lengths.pop(file.url, None)
-        lengths[file.url] = float(file.audio_duration_seconds)
-        while len(lengths) > _MAX_REMEMBERED_UPLOADS:
+        lengths.pop(url, None)
+        lengths[url] = seconds
+        while len(lengths) > _MAX_REMEMBERED_AUDIO:
             del lengths[next(iter(lengths))]
 
     @property
@@ -433,6 +447,19 @@ class AsyncBeatAPI:
     @gate.setter
     def gate(self, gate: Gate) -> None:
         self._gate = gate
+
+    @property
+    def credit_admission(self) -> CreditAdmission:
+        """What ``run``/``run_many`` reserve credits through before each create (replaceable)."""
+        if self._credit_admission is None:
+            from ._credits import LocalCreditAdmission
+
+            self._credit_admission = LocalCreditAdmission(self)
+        return self._credit_admission
+
+    @credit_admission.setter
+    def credit_admission(self, admission: CreditAdmission) -> None:
+        self._credit_admission = admission
 
 
 def _describe(exc: BaseException) -> str:

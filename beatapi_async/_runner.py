@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ._credits import CreditCap, MaxCredits, as_cap, create_within_credits
 from ._exceptions import BeatAPIError, ConcurrencyLimitError, RequestValidationError
 from ._models import EcommerceVideoRequest, MusicVideoRequest, Task, TaskRequest
-from .resources._common import create_task
 from .waiting import OnUpdate, Until, _call, wait_for_task
 
 if TYPE_CHECKING:
@@ -43,13 +43,15 @@ KeySource = str | Callable[[], str] | None
 OnCreated = Callable[[Task], Any]
 
 
-async def _admit_and_create(client: AsyncBeatAPI, request: TaskRequest, idempotency_key: KeySource) -> Task:
+async def _admit_and_create(
+    client: AsyncBeatAPI, request: TaskRequest, idempotency_key: KeySource, cap: CreditCap | None
+) -> Task:
     gate = client.gate
     while True:
         await gate.acquire()
         try:
             key = idempotency_key() if callable(idempotency_key) else idempotency_key
-            return await create_task(client, request, idempotency_key=key)
+            return await create_within_credits(client, request, idempotency_key=key, cap=cap)
         except ConcurrencyLimitError as exc:
             # Nothing was created: back in line (a callable key source is asked again).
             with anyio.CancelScope(shield=True):
@@ -71,6 +73,7 @@ async def run_one(
     raise_on_failure: bool = True,
     idempotency_key: KeySource = None,
     on_created: OnCreated | None = None,
+    max_credits: MaxCredits = None,
 ) -> Task:
     """Admit, create and wait for one request.
 
@@ -79,6 +82,7 @@ async def run_one(
     """
     if not isinstance(request, (MusicVideoRequest, EcommerceVideoRequest)):
         raise RequestValidationError("request", "must be a MusicVideoRequest or EcommerceVideoRequest")
+    cap = as_cap(max_credits)
     gate = client.gate
     held = False
 
@@ -92,10 +96,12 @@ async def run_one(
     async def hook(update: Task) -> None:
         if not update.is_running:
             await release()  # storyboard_ready/requires_action/terminal: no longer counted
+        if update.is_terminal:
+            await client.credit_admission.finished(update)  # a failed task's refund goes back
         await _call(on_update, update)
 
     try:
-        task = await _admit_and_create(client, request, idempotency_key)
+        task = await _admit_and_create(client, request, idempotency_key, cap)
         held = True
         if not task.is_running:
             # A create replayed by its Idempotency-Key may answer a task already past
@@ -113,6 +119,7 @@ async def run_one(
 
 
 def _start(client: AsyncBeatAPI, items: list[TaskRequest], options: dict[str, Any]) -> list[asyncio.Task[Task]]:
+    options["max_credits"] = as_cap(options.get("max_credits"))  # one cap for the whole batch
     loop = asyncio.get_running_loop()
     return [loop.create_task(run_one(client, r, **options)) for r in items]
 

@@ -147,7 +147,7 @@ async def test_a_refund_returns_to_the_pool() -> None:
     with pytest.raises(InsufficientCreditsError):
         await credits.reserve(ec())
     account.balance = Decimal(150)  # task_1 failed: BeatAPI refunded it
-    await credits.finished(r1, task("task_1", 150, refunded=150, status="failed"))
+    await credits.finished(task("task_1", 150, refunded=150, status="failed"))
     assert credits.left == 150  # from the task's own usage: it was not in any read yet
     reads = account.reads
     await credits.reserve(ec())  # the refunded credits pay for it
@@ -170,7 +170,7 @@ async def test_a_refund_after_a_read_is_seen_by_the_next_read_only() -> None:
         await credits.reserve(ec())  # nothing changed: refused without another read
     assert account.reads == 2
     account.balance = Decimal(150)
-    await credits.finished(r1, task("task_1", 150, refunded=150, status="failed"))
+    await credits.finished(task("task_1", 150, refunded=150, status="failed"))
     assert credits.left == 0  # the read had its charge; whether it had the refund, only a read says
     await credits.reserve(ec())  # the refund made the view stale: read again, 150 left
     assert account.reads == 3
@@ -213,7 +213,7 @@ async def test_the_cap_stops_admission_and_is_not_given_back_by_refunds() -> Non
     assert (info.value.status, info.value.code) == (None, "max_credits")
     assert cap.reserved == 300 and cap.left == 100
     await credits.created(r1, task("task_1", 150))
-    await credits.finished(r1, task("task_1", 150, refunded=150, status="failed"))
+    await credits.finished(task("task_1", 150, refunded=150, status="failed"))
     assert cap.reserved == 300  # "never reserves more than max_credits in all"
     # A create BeatAPI refused reserved nothing: it leaves the cap as it found it.
     small = CreditCap(150)
