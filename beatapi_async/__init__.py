@@ -44,6 +44,7 @@ from ._models import (
     StoryboardShot,
     Task,
     TaskOutput,
+    TaskRequest,
     TaskStatus,
     TaskUsage,
     Usage,
@@ -53,8 +54,10 @@ from ._models import (
     Workflow,
     WorkflowUsage,
 )
+from ._options import BodyOptions, RequestOptions
 from ._pricing import Estimate
 from ._protocol import Request, Response
+from ._raw import RawResponse
 from ._transport import AiohttpTransport, Transport
 from ._version import __version__
 
@@ -68,6 +71,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BeatAPIError",
+    "BodyOptions",
     "ConcurrencyLimitError",
     "ConflictError",
     "Deleted",
@@ -85,10 +89,12 @@ __all__ = [
     "PermissionDeniedError",
     "PollPolicy",
     "RateLimitError",
+    "RawResponse",
     "RealtimeCredits",
     "RealtimeSession",
     "RealtimeUsage",
     "Request",
+    "RequestOptions",
     "RequestValidationError",
     "Response",
     "ServiceUnavailableError",
@@ -98,6 +104,7 @@ __all__ = [
     "Task",
     "TaskFailedError",
     "TaskOutput",
+    "TaskRequest",
     "TaskStatus",
     "TaskUsage",
     "Timeouts",

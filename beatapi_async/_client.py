@@ -5,6 +5,7 @@ A call goes: resource method -> ``_request`` (build, retry, decode) -> transport
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import time
@@ -14,9 +15,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
+import attrs
 
 from . import _protocol, _validate
-from ._config import ENV_API_KEY, ENV_LOG, NOT_GIVEN, NotGiven, PollPolicy, Timeouts, load_config, to_timeouts
+from ._config import ENV_API_KEY, ENV_LOG, NOT_GIVEN, PollPolicy, Timeouts, load_config
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -26,6 +28,8 @@ from ._exceptions import (
     RequestValidationError,
 )
 from ._logging import REDACTOR, get_logger, remember_secret
+from ._options import NO_OPTIONS, CallOptions, call_options
+from ._raw import RawClient, record
 from ._retry import call_with_retries, should_retry
 from ._transport import AiohttpTransport, Transport
 from .resources import (
@@ -43,12 +47,12 @@ if TYPE_CHECKING:
     from ._credits import CreditAdmission, MaxCredits
     from ._gate import Gate
     from ._models import File, Task, TaskRequest, WebhookEvent
+    from ._options import RequestOptions, Unpack
     from ._pricing import Estimate, Operation
     from .waiting import PollScheduler, Until
 
 T = TypeVar("T")
 logger = get_logger("beatapi_async")
-_NO_TIMEOUTS = Timeouts(connect=None, read=None, total=None)
 _MAX_REMEMBERED_AUDIO = 10_000
 
 
@@ -121,7 +125,12 @@ class AsyncBeatAPI:
         # Lengths BeatAPI measured for audio this client uploaded or created tasks with, by URL.
         self._audio_lengths: dict[str, float] = {}
         self._closed = False
+        # ``with_options`` clients share the root's session, gate and poller.
+        self._root = self
+        self._defaults = NO_OPTIONS
+        self._bind_resources()
 
+    def _bind_resources(self) -> None:
         self.workflows = Workflows(self)
         self.usage = Usages(self)
         self.files = Files(self)
@@ -156,6 +165,31 @@ class AsyncBeatAPI:
     def __repr__(self) -> str:
         return f"AsyncBeatAPI(base_url={self._config.base_url!r})"
 
+    def with_options(self, **options: Unpack[RequestOptions]) -> AsyncBeatAPI:
+        """A client that differs only in these defaults for every call (``timeout``,
+        ``max_retries``, ``extra_headers``, ``extra_query``).
+
+        It shares this client's session, gate and poller: closing this client closes
+        them; closing the derived one only stops it being used.
+        """
+        checked = call_options(options)
+        derived = copy.copy(self)
+        derived._closed = False
+        derived._defaults = checked.over(self._defaults)
+        config = self._config
+        if checked.timeout is not NOT_GIVEN:
+            config = attrs.evolve(config, timeout=checked.timeout)
+        if checked.max_retries is not None:
+            config = attrs.evolve(config, max_retries=checked.max_retries)
+        derived._config = config
+        derived._bind_resources()
+        return derived
+
+    @property
+    def with_raw_response(self) -> RawClient:
+        """``client.with_raw_response.<resource>.<method>(...)`` answers a ``RawResponse``."""
+        return RawClient(self)
+
     async def __aenter__(self) -> AsyncBeatAPI:
         return self
 
@@ -165,8 +199,13 @@ class AsyncBeatAPI:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop polling and close the HTTP session (unless it is the caller's)."""
+        """Stop polling and close the HTTP session (unless it is the caller's).
+
+        On a client from ``with_options``, only stop that client being used.
+        """
         self._closed = True
+        if self._root is not self:
+            return
         if self._scheduler is not None:
             await self._scheduler.aclose()
         await self._transport.aclose()
@@ -196,19 +235,27 @@ class AsyncBeatAPI:
         auth: bool = True,
         idempotency_key: str | None = None,
         replayable: bool | None = None,
-        timeout: Timeouts | float | NotGiven | None = NOT_GIVEN,
-        max_retries: int | None = None,
+        options: CallOptions = NO_OPTIONS,
         done_if_gone: Any = None,
     ) -> Any:
         """Send one logical call (with retries) and return the ``data`` of its answer.
 
+        ``options``: the per-call options (on top of the client's ``with_options``).
         ``done_if_gone``: for a delete, the data to return when a retry finds the thing
         gone (404) after an earlier attempt may have reached the server and done it.
         """
-        if self._closed:
+        if self._closed or self._root._closed:
             # Sending would quietly open a new session that nothing ever closes.
             raise BeatAPIError("this AsyncBeatAPI was closed; create a new one", code="client_closed")
         headers = self._headers(auth)
+        options = options.over(self._defaults)
+        if options is not NO_OPTIONS:
+            # Checked in call_options: none of these names a header the SDK owns.
+            headers.update(options.extra_headers)
+            if options.extra_query:
+                params = {**(params or {}), **options.extra_query}
+            if options.extra_body and isinstance(json, Mapping):
+                json = {**json, **options.extra_body}
         body = None
         if json is not None:
             body = _protocol.encode_json(json)
@@ -226,12 +273,7 @@ class AsyncBeatAPI:
             body=body,
             body_factory=body_factory,
         )
-        if timeout is NOT_GIVEN:
-            timeouts = self._config.timeout
-        elif timeout is None:  # the sentinel keeps None free to mean "no limit" for this call
-            timeouts = _NO_TIMEOUTS
-        else:
-            timeouts = to_timeouts(timeout)
+        timeouts = self._config.timeout if options.timeout is NOT_GIVEN else options.timeout
         if replayable is None:
             replayable = method != "POST" or idempotency_key is not None
         describe = f"{method} {path}"
@@ -249,6 +291,7 @@ class AsyncBeatAPI:
                 may_have_acted |= not isinstance(exc, APIConnectionError) or exc.sent
                 raise
             elapsed = (time.perf_counter() - started) * 1000
+            record(response, elapsed / 1000)  # for with_raw_response; a no-op otherwise
             try:
                 data = _protocol.decode_data(response, secrets=self._secrets)
             except APIStatusError as exc:
@@ -269,7 +312,7 @@ class AsyncBeatAPI:
                          _protocol.request_id_of(response.headers), attempt, elapsed)  # fmt: skip
             return data
 
-        retries = self._config.max_retries if max_retries is None else max_retries
+        retries = self._config.max_retries if options.max_retries is None else options.max_retries
         try:
             return await send_once()
         except BeatAPIError as exc:
@@ -326,6 +369,8 @@ class AsyncBeatAPI:
             self._poller().notify(task_id)
 
     def _poller(self) -> PollScheduler:
+        if self._root is not self:
+            return self._root._poller()
         if self._scheduler is None:
             from .waiting import PollScheduler
 
@@ -438,6 +483,8 @@ class AsyncBeatAPI:
     @property
     def gate(self) -> Gate:
         """The concurrency gate ``run``/``run_many`` admit through (replaceable: ``client.gate = ...``)."""
+        if self._root is not self:
+            return self._root.gate
         if self._gate is None:
             from ._gate import LocalGate
 
@@ -446,11 +493,16 @@ class AsyncBeatAPI:
 
     @gate.setter
     def gate(self, gate: Gate) -> None:
+        if self._root is not self:
+            self._root.gate = gate
+            return
         self._gate = gate
 
     @property
     def credit_admission(self) -> CreditAdmission:
         """What ``run``/``run_many`` reserve credits through before each create (replaceable)."""
+        if self._root is not self:
+            return self._root.credit_admission  # one ledger per account view, shared
         if self._credit_admission is None:
             from ._credits import LocalCreditAdmission
 
@@ -459,6 +511,9 @@ class AsyncBeatAPI:
 
     @credit_admission.setter
     def credit_admission(self, admission: CreditAdmission) -> None:
+        if self._root is not self:
+            self._root.credit_admission = admission
+            return
         self._credit_admission = admission
 
 

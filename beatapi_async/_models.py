@@ -12,13 +12,16 @@ import enum
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from . import _rules as R
 from . import _validate
 from ._logging import mask
+
+if TYPE_CHECKING:
+    from ._params import ComposeMode, EcommerceAspectRatio, Language, MusicVideoAspectRatio, Quality, Resolution
 
 
 class TaskStatus(str, enum.Enum):
@@ -341,18 +344,18 @@ class MusicVideoRequest:
     images: tuple[str, ...] = attrs.field(converter=_seq)
     audio_url: str
     prompt: str | None = None
-    language: str | None = None
+    language: Language | None = None
     lip_sync: bool | None = None
     lip_ref_url: str | None = None
     style: str | None = None
-    quality: str | None = None
-    aspect_ratio: str | None = None
-    resolution: str | None = None
+    quality: Quality | None = None
+    aspect_ratio: MusicVideoAspectRatio | None = None
+    resolution: Resolution | None = None
     add_subtitle: bool | None = None
     subtitle_color: str | None = None
     srt_url: str | None = None
     duration: int | None = None
-    compose_mode: str | None = None
+    compose_mode: ComposeMode | None = None
 
     def __attrs_post_init__(self) -> None:
         _validate.check_music_video(_body(self))
@@ -367,8 +370,8 @@ class EcommerceVideoRequest:
     images: tuple[str, ...] = attrs.field(converter=_seq)
     duration: int
     prompt: str | None = None
-    aspect_ratio: str | None = None
-    language: str | None = None
+    aspect_ratio: EcommerceAspectRatio | None = None
+    language: Language | None = None
 
     def __attrs_post_init__(self) -> None:
         _validate.check_ecommerce_video(_body(self))

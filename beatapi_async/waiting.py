@@ -37,6 +37,7 @@ from ._exceptions import (
 )
 from ._logging import get_logger
 from ._models import Task
+from ._options import NO_RETRIES
 from ._retry import backoff
 from ._validate import path_id
 
@@ -263,7 +264,7 @@ class PollScheduler:
         w.polls += 1
         try:
             data = await self._client._request(
-                "GET", f"/v1/tasks/{path_id('task_id', w.task_id)}", max_retries=0
+                "GET", f"/v1/tasks/{path_id('task_id', w.task_id)}", options=NO_RETRIES
             )
             task = self._client._load(data, Task)
         except asyncio.CancelledError:

@@ -70,6 +70,7 @@ async def layers(base_url: str, rounds: int, n: int) -> list[dict[str, Any]]:
     """
     from beatapi_async import AsyncBeatAPI, _protocol
     from beatapi_async._models import Task
+    from beatapi_async._options import NO_RETRIES
 
     client = AsyncBeatAPI(api_key=API_KEY, base_url=base_url)
     floor = RawAiohttp()
@@ -82,10 +83,10 @@ async def layers(base_url: str, rounds: int, n: int) -> list[dict[str, Any]]:
         return json.loads((await client._transport.send(request, timeout=timeout)).body)
 
     async def no_retry() -> Any:
-        return await client._request("GET", path, max_retries=0)
+        return await client._request("GET", path, options=NO_RETRIES)
 
     async def no_retry_load() -> Any:
-        return client._load(await client._request("GET", path, max_retries=0), Task)
+        return client._load(await client._request("GET", path, options=NO_RETRIES), Task)
 
     async def with_retry_load() -> Any:
         return client._load(await client._request("GET", path), Task)

@@ -147,3 +147,14 @@ async def test_songs_of_unknown_length_use_the_last_credits_with_at_most_one_402
         # the same song again is priced by what BeatAPI measured for it: exact
         again = client.estimate(requests[0])
         assert again.exact and again.seconds_from == "measured" and again.credits == 75
+
+
+async def test_a_client_from_with_options_shares_the_ledger() -> None:
+    async with make_fake(balance=2 * PRICE) as fake, make_client(fake) as client:
+        derived = client.with_options(max_retries=0)
+        assert derived.credit_admission is client.credit_admission
+        await client.run(ec(0))
+        await derived.run(ec(1))
+        with pytest.raises(InsufficientCreditsError) as info:
+            await derived.run(ec(2))
+        assert info.value.status is None and answers(fake) == [201, 201]

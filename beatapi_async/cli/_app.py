@@ -16,6 +16,7 @@ import click
 from rich.console import RenderableType
 
 from .. import AsyncBeatAPI, Task, __version__
+from .._params import UsagePeriod
 from . import _output as out
 from ._common import (
     ENV_API_KEY,
@@ -215,7 +216,7 @@ def workflows(ctx: click.Context, as_json: bool) -> None:
 @click.option("--period", type=click.Choice(["24h", "7d", "30d", "all"]), help="Totals over this period.")
 @json_option
 @click.pass_context
-def usage(ctx: click.Context, period: str | None, as_json: bool) -> None:
+def usage(ctx: click.Context, period: UsagePeriod | None, as_json: bool) -> None:
     """Show the account's credits, totals and concurrency."""
     result = call(ctx, lambda c: c.usage.get(period=period))
     show(ctx, as_json, result, out.usage_table)

@@ -11,6 +11,7 @@ import click
 from aiohttp import web
 
 from .. import WebhookEvent
+from .._params import WebhookEventType
 from . import _output as out
 from ._app import call, json_option, show
 from ._common import ENV_WEBHOOK_SECRET, USAGE_ERROR, CliError, run_async, wants_json
@@ -40,7 +41,7 @@ def webhooks_list(ctx: click.Context, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def webhooks_create(
-    ctx: click.Context, url: str, events: tuple[str, ...], description: str | None, as_json: bool
+    ctx: click.Context, url: str, events: tuple[WebhookEventType, ...], description: str | None, as_json: bool
 ) -> None:
     """Register an endpoint. Its signing secret is shown this once: store it."""
     hook = call(ctx, lambda c: c.webhooks.create(url=url, events=list(events) or None, description=description))

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from .._config import NOT_GIVEN, NotGiven, Timeouts
 from .._exceptions import RequestValidationError
 from .._models import EcommerceVideoRequest, MusicVideoRequest, Task, TaskRequest, request_body
+from .._options import NO_OPTIONS, BodyOptions, CallOptions, call_options
 
 if TYPE_CHECKING:
     from .._client import AsyncBeatAPI
 
 R = TypeVar("R", MusicVideoRequest, EcommerceVideoRequest)
-TimeoutArg = Timeouts | float | None | NotGiven
+_OPTION_NAMES = BodyOptions.__optional_keys__  # a TypedDict's keys include its bases'
 
 CREATE_PATHS = {
     MusicVideoRequest: "/v1/music-video/tasks",
@@ -49,8 +49,21 @@ def new_idempotency_key() -> str:
     return f"beatapi-async-{uuid.uuid4().hex}"
 
 
-def coerce_request(cls: type[R], request: R | Mapping[str, Any] | None, fields: Mapping[str, Any]) -> R:
-    """Build (and so validate) a request from a request object, a mapping, or keyword fields."""
+def coerce_request(
+    cls: type[R], request: R | Mapping[str, Any] | None, kwargs: Mapping[str, Any]
+) -> tuple[R, CallOptions]:
+    """Build (and so validate) a request from a request object, a mapping, or keyword fields.
+
+    ``kwargs`` holds both the request's fields and the per-call options; the options
+    come back checked, with ``extra_body`` refused for any field of the request.
+    """
+    fields = {k: v for k, v in kwargs.items() if k not in _OPTION_NAMES}
+    known = {a.name for a in attrs.fields(cls)}
+    options = call_options({k: v for k, v in kwargs.items() if k in _OPTION_NAMES}, body_fields=known)
+    return _coerce(cls, request, fields, known), options
+
+
+def _coerce(cls: type[R], request: R | Mapping[str, Any] | None, fields: Mapping[str, Any], known: set[str]) -> R:
     if isinstance(request, cls):
         if fields:
             name = next(iter(fields))
@@ -59,7 +72,6 @@ def coerce_request(cls: type[R], request: R | Mapping[str, Any] | None, fields: 
     if request is not None and not isinstance(request, Mapping):
         raise RequestValidationError("request", f"must be a {cls.__name__}, a mapping of fields, or omitted")
     merged = {**(request or {}), **fields}
-    known = {a.name for a in attrs.fields(cls)}
     for name in merged:
         if name not in known:
             raise RequestValidationError(name, f"is not a field of {cls.__name__}")
@@ -74,7 +86,7 @@ async def create_task(
     request: TaskRequest,
     *,
     idempotency_key: str | None = None,
-    timeout: TimeoutArg = NOT_GIVEN,
+    options: CallOptions = NO_OPTIONS,
 ) -> Task:
     """Create a task (one billable call: one Idempotency-Key, reused on every retry)."""
     data = await client._request(
@@ -82,6 +94,6 @@ async def create_task(
         CREATE_PATHS[type(request)],
         json=request_body(request),
         idempotency_key=idempotency_key or new_idempotency_key(),
-        timeout=timeout,
+        options=options,
     )
     return client._load(data, Task)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._config import NOT_GIVEN
 from .._models import EcommerceVideoRequest, Task
-from ._common import Resource, TimeoutArg, coerce_request, create_task
+from ._common import Resource, coerce_request, create_task
+
+if TYPE_CHECKING:
+    from .._options import Unpack
+    from .._params import EcommerceVideoCreate
 
 
 class EcommerceVideo(Resource):
@@ -19,13 +22,15 @@ class EcommerceVideo(Resource):
         /,
         *,
         idempotency_key: str | None = None,
-        timeout: TimeoutArg = NOT_GIVEN,
-        **fields: Any,
+        **fields: Unpack[EcommerceVideoCreate],
     ) -> Task:
         """Create an Ecommerce Video task from a request object or keyword fields.
+
+        Keyword arguments are the request's fields and the per-call options
+        (``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``).
 
         Raises:
             RequestValidationError: a field breaks a rule (nothing is sent).
         """
-        req = coerce_request(EcommerceVideoRequest, request, fields)
-        return await create_task(self._client, req, idempotency_key=idempotency_key, timeout=timeout)
+        req, options = coerce_request(EcommerceVideoRequest, request, fields)
+        return await create_task(self._client, req, idempotency_key=idempotency_key, options=options)

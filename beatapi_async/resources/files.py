@@ -7,17 +7,20 @@ import os
 import stat
 import tempfile
 from collections.abc import AsyncIterable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import aiohttp
 import anyio
 
 from .. import _rules
-from .._config import NOT_GIVEN
 from .._exceptions import RequestValidationError
 from .._models import File
+from .._options import call_options
 from .._validate import check_upload
-from ._common import Resource, TimeoutArg
+from ._common import Resource
+
+if TYPE_CHECKING:
+    from .._options import RequestOptions, Unpack
 
 Uploadable = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | AsyncIterable[bytes]
 _CHUNK = 256 * 1024
@@ -128,7 +131,7 @@ class Files(Resource):
         *,
         filename: str | None = None,
         mime_type: str | None = None,
-        timeout: TimeoutArg = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> File:
         """Upload a path, bytes, a binary file object or an async byte iterator.
 
@@ -139,6 +142,7 @@ class Files(Resource):
         Raises:
             RequestValidationError: unsupported type, empty, or over 50 MB (nothing is sent).
         """
+        checked = call_options(options)
         spooled: IO[bytes] | None = None
         try:
             if isinstance(file, (str, os.PathLike)):
@@ -174,7 +178,7 @@ class Files(Resource):
                 )
             # Uploads are not billed: a retry at worst stores a second copy.
             data_out = await self._client._request(
-                "POST", "/v1/files", body_factory=body, replayable=True, timeout=timeout
+                "POST", "/v1/files", body_factory=body, replayable=True, options=checked
             )
             uploaded = self._client._load(data_out, File)
             self._client._remember_upload(uploaded)  # its audio length prices estimates
