@@ -29,6 +29,7 @@ from ._exceptions import (
     WaitTimeoutError,
     WebhookVerificationError,
 )
+from ._credits import CreditAdmission, CreditCap, LocalCreditAdmission
 from ._gate import Gate, LocalGate
 from ._models import (
     Deleted,
@@ -74,6 +75,8 @@ __all__ = [
     "BodyOptions",
     "ConcurrencyLimitError",
     "ConflictError",
+    "CreditAdmission",
+    "CreditCap",
     "Deleted",
     "EcommerceVideoRequest",
     "Estimate",
@@ -82,6 +85,7 @@ __all__ = [
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidResponseError",
+    "LocalCreditAdmission",
     "LocalGate",
     "Media",
     "MusicVideoRequest",
