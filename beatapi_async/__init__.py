@@ -8,6 +8,7 @@
 
 from ._client import AsyncBeatAPI
 from ._config import NOT_GIVEN, PollPolicy, Timeouts
+from ._credits import CreditAdmission, CreditCap, LocalCreditAdmission
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -29,7 +30,6 @@ from ._exceptions import (
     WaitTimeoutError,
     WebhookVerificationError,
 )
-from ._credits import CreditAdmission, CreditCap, LocalCreditAdmission
 from ._gate import Gate, LocalGate
 from ._models import (
     Deleted,
