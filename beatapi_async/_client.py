@@ -5,6 +5,7 @@ A call goes: resource method -> ``_request`` (build, retry, decode) -> transport
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 import os
@@ -18,7 +19,16 @@ import aiohttp
 import attrs
 
 from . import _protocol, _validate
-from ._config import ENV_API_KEY, ENV_LOG, NOT_GIVEN, PollPolicy, Timeouts, load_config
+from ._config import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRY_WAIT,
+    ENV_API_KEY,
+    ENV_LOG,
+    NOT_GIVEN,
+    PollPolicy,
+    Timeouts,
+    load_config,
+)
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -31,7 +41,7 @@ from ._logging import REDACTOR, get_logger, remember_secret
 from ._options import NO_OPTIONS, CallOptions, call_options
 from ._raw import RawClient, record
 from ._retry import call_with_retries, should_retry
-from ._transport import AiohttpTransport, Transport
+from ._transport import ACCEPT_ENCODING, AiohttpTransport, Transport
 from .resources import (
     EcommerceVideo,
     Files,
@@ -87,6 +97,10 @@ class AsyncBeatAPI:
         poll: how waits poll (``PollPolicy``).
         session: an ``aiohttp.ClientSession`` of yours, used and never closed.
         user_agent: appended to the SDK's User-Agent.
+        max_response_bytes: the largest answer read (after decompression; 16 MiB);
+            a larger one is an ``InvalidResponseError``, refused unread and not retried.
+        max_retry_wait: the longest server-asked wait (Retry-After) a retry or a
+            wait's poller sleeps (60 s); a call asked to wait longer raises at once.
         transport: a ``Transport`` to send through instead of aiohttp (test doubles).
         retry_sleep: the coroutine retries wait with (default ``anyio.sleep``); tests
             pass a fast one so backoff and Retry-After cost no real time.
@@ -104,15 +118,24 @@ class AsyncBeatAPI:
         user_agent: str | None = None,
         transport: Transport | None = None,
         retry_sleep: Callable[[float], Awaitable[None]] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
     ) -> None:
         self._config = load_config(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, poll=poll,
-            user_agent=user_agent, retry_sleep=retry_sleep,
+            user_agent=user_agent, retry_sleep=retry_sleep, max_response_bytes=max_response_bytes,
+            max_retry_wait=max_retry_wait,
         )  # fmt: skip
         _configure_logging_from_env()
         _validate.trust_origin(self._config.base_url)
-        self._transport: Transport = transport or AiohttpTransport(session)
-        headers = {"Accept": _protocol.JSON_TYPE, "User-Agent": self._config.user_agent}
+        self._transport: Transport = transport or AiohttpTransport(
+            session, max_response_bytes=self._config.max_response_bytes
+        )
+        headers = {
+            "Accept": _protocol.JSON_TYPE,
+            "Accept-Encoding": ACCEPT_ENCODING,
+            "User-Agent": self._config.user_agent,
+        }
         self._anon_headers = headers
         self._auth_headers = (
             {**headers, "Authorization": f"Bearer {self._config.api_key}"} if self._config.api_key else None
@@ -122,6 +145,8 @@ class AsyncBeatAPI:
         self._scheduler: PollScheduler | None = None
         self._gate: Gate | None = None
         self._credit_admission: CreditAdmission | None = None
+        self._gate_owned = False  # made here (loop-bound), not set by the caller
+        self._loop: asyncio.AbstractEventLoop | None = None
         # Lengths BeatAPI measured for audio this client uploaded or created tasks with, by URL.
         self._audio_lengths: dict[str, float] = {}
         self._closed = False
@@ -162,6 +187,16 @@ class AsyncBeatAPI:
         """The default per-request timeouts."""
         return self._config.timeout
 
+    @property
+    def max_response_bytes(self) -> int:
+        """The largest answer body read (after decompression); a larger one is refused unread."""
+        return self._config.max_response_bytes
+
+    @property
+    def max_retry_wait(self) -> float:
+        """The longest server-asked wait a retry or the poller sleeps; a call asking more fails at once."""
+        return self._config.max_retry_wait
+
     def __repr__(self) -> str:
         return f"AsyncBeatAPI(base_url={self._config.base_url!r})"
 
@@ -199,16 +234,36 @@ class AsyncBeatAPI:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop polling and close the HTTP session (unless it is the caller's).
+        """Stop polling and close the HTTP session (unless it is the caller's); works from any event loop.
 
         On a client from ``with_options``, only stop that client being used.
         """
         self._closed = True
         if self._root is not self:
             return
+        self._bind_loop()
         if self._scheduler is not None:
             await self._scheduler.aclose()
         await self._transport.aclose()
+
+    def _bind_loop(self) -> None:
+        """Drop the helpers made on an earlier event loop (one client, successive ``asyncio.run``).
+
+        The poller's task and events and the gate's primitives belong to the loop they
+        were made on; on a new loop, fresh ones are made on first use. (The transport
+        rebinds its own session.)
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if loop is self._loop:
+            return
+        if self._loop is not None:
+            self._scheduler = None
+            if self._gate_owned:
+                self._gate, self._gate_owned = None, False
+        self._loop = loop
 
     # -- requests -------------------------------------------------------------------
 
@@ -247,6 +302,8 @@ class AsyncBeatAPI:
         if self._closed or self._root._closed:
             # Sending would quietly open a new session that nothing ever closes.
             raise BeatAPIError("this AsyncBeatAPI was closed; create a new one", code="client_closed")
+        if self._loop is not asyncio.get_running_loop():
+            self._bind_loop()
         headers = self._headers(auth)
         options = options.over(self._defaults)
         if options is not NO_OPTIONS:
@@ -323,7 +380,7 @@ class AsyncBeatAPI:
             first_error = exc
         return await call_with_retries(
             send_once, max_retries=retries, replayable=replayable, describe=describe,
-            sleep=self._config.retry_sleep, first_error=first_error,
+            sleep=self._config.retry_sleep, first_error=first_error, max_retry_wait=self._config.max_retry_wait,
         )  # fmt: skip
 
     def _load(self, data: Any, cls: type[T]) -> T:
@@ -371,6 +428,7 @@ class AsyncBeatAPI:
     def _poller(self) -> PollScheduler:
         if self._root is not self:
             return self._root._poller()
+        self._bind_loop()
         if self._scheduler is None:
             from .waiting import PollScheduler
 
@@ -485,10 +543,11 @@ class AsyncBeatAPI:
         """The concurrency gate ``run``/``run_many`` admit through (replaceable: ``client.gate = ...``)."""
         if self._root is not self:
             return self._root.gate
+        self._bind_loop()
         if self._gate is None:
             from ._gate import LocalGate
 
-            self._gate = LocalGate(self)
+            self._gate, self._gate_owned = LocalGate(self), True
         return self._gate
 
     @gate.setter
@@ -496,7 +555,7 @@ class AsyncBeatAPI:
         if self._root is not self:
             self._root.gate = gate
             return
-        self._gate = gate
+        self._gate, self._gate_owned = gate, False
 
     @property
     def credit_admission(self) -> CreditAdmission:
@@ -524,4 +583,3 @@ def _describe(exc: BaseException) -> str:
         notes = getattr(subs[0], "__notes__", None) or []
         return f"{_describe(subs[0])}" + (f" ({notes[0]})" if notes else "")
     return f"{type(exc).__name__}: {exc}"
-

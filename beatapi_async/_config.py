@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,10 @@ DEFAULT_BASE_URL: Final = "https://api.beatapi.io"
 ENV_API_KEY: Final = "BEATAPI_API_KEY"
 ENV_BASE_URL: Final = "BEATAPI_BASE_URL"
 ENV_LOG: Final = "BEATAPI_LOG"
+#: The largest answer body read (after decompression): JSON answers are kilobytes.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 2**20
+#: The longest server-asked wait (Retry-After) a retry or the poller sleeps.
+DEFAULT_MAX_RETRY_WAIT: Final = 60.0
 USER_AGENT: Final = f"beatapi-async/{__version__} python/{sys.version_info.major}.{sys.version_info.minor}"
 
 
@@ -42,11 +47,15 @@ def _non_negative_or_none(_: Any, attribute: attrs.Attribute[Any], value: float 
 
 @attrs.frozen
 class Timeouts:
-    """Per-request timeouts in seconds: connect, read (between bytes), total (one attempt). None: no limit."""
+    """Per-request timeouts in seconds: connect, read (between bytes), total (one attempt). None: no limit.
+
+    The total bounds one attempt however the server trickles its answer (a byte a
+    second passes every read timeout); retries each get their own.
+    """
 
     connect: float | None = attrs.field(default=10.0, validator=_non_negative_or_none)
     read: float | None = attrs.field(default=60.0, validator=_non_negative_or_none)
-    total: float | None = attrs.field(default=None, validator=_non_negative_or_none)
+    total: float | None = attrs.field(default=300.0, validator=_non_negative_or_none)
 
 
 def _positive(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -113,6 +122,8 @@ class ClientConfig:
     user_agent: str
     # How retries wait between attempts; tests pass a fast or recording coroutine.
     retry_sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
 
 
 def load_config(
@@ -124,6 +135,8 @@ def load_config(
     poll: PollPolicy | None,
     user_agent: str | None,
     retry_sleep: Callable[[float], Awaitable[None]] | None = None,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
     environ: Any = None,
 ) -> ClientConfig:
     """Resolve arguments and ``BEATAPI_*`` variables into one ``ClientConfig``."""
@@ -140,6 +153,14 @@ def load_config(
         raise RequestValidationError("poll", "must be a PollPolicy(...) or None")
     if user_agent is not None and (not isinstance(user_agent, str) or not user_agent.isprintable()):
         raise RequestValidationError("user_agent", "must be a string without line breaks or control characters")
+    if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1024:
+        raise RequestValidationError("max_response_bytes", "must be a whole number of bytes >= 1024")
+    if (
+        isinstance(max_retry_wait, bool)
+        or not isinstance(max_retry_wait, (int, float))
+        or not 0 <= max_retry_wait < math.inf
+    ):
+        raise RequestValidationError("max_retry_wait", "must be a finite number of seconds >= 0")
     ua = USER_AGENT if not user_agent else f"{USER_AGENT} {user_agent}"
     return ClientConfig(
         api_key=key.strip() if key else None,
@@ -149,6 +170,8 @@ def load_config(
         poll=poll if poll is not None else PollPolicy(),
         user_agent=ua,
         retry_sleep=retry_sleep if retry_sleep is not None else anyio.sleep,
+        max_response_bytes=max_response_bytes,
+        max_retry_wait=float(max_retry_wait),
     )
 
 

@@ -181,6 +181,7 @@ class LocalCreditAdmission:
         self._blocked_at: Decimal | None = None
         self._answered: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.units = UnitLearner()
         self.refused = 0
 
@@ -233,6 +234,21 @@ class LocalCreditAdmission:
                 self._answered.clear()
                 await self._answered.wait()
 
+    def _bind_loop(self) -> None:
+        """Primitives for the running loop (one client on successive ``asyncio.run``)."""
+        loop = asyncio.get_running_loop()
+        if loop is self._loop:
+            return
+        if self._loop is not None:
+            # Creates in flight on the old loop will never be answered here: they stay
+            # counted until the next read, which is made before the next decision.
+            for r in self._pending:
+                if r.answered_at is None:
+                    r.answered_at = self._tick()
+            self._in_flight = 0
+            self._doubt = True
+        self._loop, self._lock, self._answered = loop, asyncio.Lock(), None
+
     def _answer(self, reservation: Reservation) -> None:
         if reservation.answered_at is None and reservation in self._pending:
             self._in_flight -= 1
@@ -249,8 +265,8 @@ class LocalCreditAdmission:
             # Priced again after waiting: an answer may have told a song's length or the unit.
             return request if isinstance(request, Estimate) else self._client.estimate(request)
 
-        if self._lock is None:
-            self._lock = asyncio.Lock()
+        self._bind_loop()
+        assert self._lock is not None
         async with self._lock:  # one decision at a time, in arrival order
             estimate = price()
             amount = self.units.amount(estimate)

@@ -146,9 +146,10 @@ class APIConnectionError(BeatAPIError):
 
     code = "connection_error"
 
-    def __init__(self, message: str = "Connection error.", *, sent: bool = True) -> None:
+    def __init__(self, message: str = "Connection error.", *, sent: bool = True, retryable: bool | None = None) -> None:
         super().__init__(message)  # no answer came, so no request id
         self.sent = sent
+        self.retryable = retryable  # False: retrying cannot help (an answer trickled past the total timeout)
 
 
 class APITimeoutError(APIConnectionError, TimeoutError):
@@ -156,8 +157,10 @@ class APITimeoutError(APIConnectionError, TimeoutError):
 
     code = "timeout"
 
-    def __init__(self, message: str = "Request timed out.", *, sent: bool = True) -> None:
-        super().__init__(message, sent=sent)
+    def __init__(
+        self, message: str = "Request timed out.", *, sent: bool = True, retryable: bool | None = None
+    ) -> None:
+        super().__init__(message, sent=sent, retryable=retryable)
 
 
 class InvalidResponseError(BeatAPIError):
@@ -165,9 +168,12 @@ class InvalidResponseError(BeatAPIError):
 
     code = "invalid_response"
 
-    def __init__(self, message: str, *, status: int | None = None, request_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, request_id: str | None = None, retryable: bool | None = None
+    ) -> None:
         super().__init__(message, request_id=request_id)
         self.status = status
+        self.retryable = retryable  # False: e.g. an answer too large to read; the next would be too
 
     def __str__(self) -> str:
         return f"{self.status or ''} {super().__str__()}".lstrip()

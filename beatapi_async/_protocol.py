@@ -144,11 +144,30 @@ def parse_retry_after(headers: Mapping[str, str], body_value: Any = None) -> flo
     return max(candidates) if candidates else None
 
 
+class _TooDeep(ValueError):
+    """JSON nested past what Python's parser can follow (a hostile or broken answer)."""
+
+
 def _load_json(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):  # also a number with too many digits
         return None
+    except RecursionError:
+        raise _TooDeep from None
+
+
+def _redact_value(value: Any, secrets: tuple[str | None, ...], depth: int = 0) -> Any:
+    """``value`` (decoded JSON) with keys and secrets masked in every string it holds."""
+    if isinstance(value, str):
+        return redact(value, *secrets)
+    if depth > 32:  # deeper than any error detail BeatAPI sends: not worth keeping
+        return "[TRUNCATED]"
+    if isinstance(value, Mapping):
+        return {redact(str(k), *secrets): _redact_value(v, secrets, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(v, secrets, depth + 1) for v in value]
+    return value
 
 
 def _text_snippet(body: bytes, limit: int = 200) -> str:
@@ -160,7 +179,10 @@ def _text_snippet(body: bytes, limit: int = 200) -> str:
 def error_from_response(response: Response, *, secrets: tuple[str | None, ...] = ()) -> APIStatusError:
     """Turn an HTTP error answer (JSON envelope or not) into its typed error."""
     status, headers = response.status, response.headers
-    payload = _load_json(response.body)
+    try:
+        payload = _load_json(response.body)
+    except _TooDeep:
+        payload = None
     err = payload.get("error") if isinstance(payload, Mapping) else None
     if isinstance(err, Mapping):
         code = err.get("code") if isinstance(err.get("code"), str) else None
@@ -183,7 +205,7 @@ def error_from_response(response: Response, *, secrets: tuple[str | None, ...] =
         request_id=request_id or request_id_of(headers),
         retry_after=retry_after,
         retryable=retryable,
-        details=details,
+        details=_redact_value(details, secrets) if details is not None else None,  # a server may echo the key
     )
 
 
@@ -191,7 +213,15 @@ def decode_data(response: Response, *, secrets: tuple[str | None, ...] = ()) -> 
     """Return the ``data`` of a 2xx answer, or raise the typed error of any other."""
     if not 200 <= response.status < 300:
         raise error_from_response(response, secrets=secrets)
-    payload = _load_json(response.body)
+    try:
+        payload = _load_json(response.body)
+    except _TooDeep:
+        raise InvalidResponseError(
+            "JSON nested too deeply to parse",
+            status=response.status,
+            request_id=request_id_of(response.headers),
+            retryable=False,
+        ) from None
     if not isinstance(payload, Mapping) or "data" not in payload:
         what = "not JSON" if payload is None else "JSON without a 'data' envelope"
         raise InvalidResponseError(
@@ -206,5 +236,6 @@ def unwrap_list(data: Any, *, status: int | None = None, request_id: str | None 
         return list(data["data"])
     if isinstance(data, list):  # tolerate a single envelope
         return data
-    raise InvalidResponseError("expected a list envelope {'object': 'list', 'data': [...]}", status=status,
-                               request_id=request_id)
+    raise InvalidResponseError(
+        "expected a list envelope {'object': 'list', 'data': [...]}", status=status, request_id=request_id
+    )

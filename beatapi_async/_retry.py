@@ -7,6 +7,10 @@
   429 ``user_concurrency_exceeded`` (the gate's business) are never retried.
 - Waits are exponential with jitter, at least the server's Retry-After, and never
   past the caller's deadline (an anyio cancel scope): then the error is raised at once.
+- A server asking for a longer wait than ``max_retry_wait`` is not obeyed by sleeping:
+  the typed error is raised at once with its ``retry_after`` (a hostile or broken
+  server must not park a call for years). ``retryable=False`` on any error (e.g. an
+  answer too large to read) stops at once too.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from ._logging import get_logger
 if TYPE_CHECKING:
     from tenacity import RetryCallState
 
+    from ._config import PollPolicy
+
 T = TypeVar("T")
 logger = get_logger("beatapi_async")
 
@@ -40,6 +46,8 @@ BACKOFF_MAX = 8.0
 
 def should_retry(exc: BaseException, *, replayable: bool) -> bool:
     """Decide whether ``exc`` may be retried; ``replayable``: safe or idempotency-keyed."""
+    if isinstance(exc, (APIConnectionError, InvalidResponseError)) and getattr(exc, "retryable", None) is False:
+        return False  # e.g. an answer too large or too slow to read: the next one would be too
     if isinstance(exc, APIConnectionError):
         return replayable or not exc.sent
     if isinstance(exc, InvalidResponseError):
@@ -61,12 +69,27 @@ def backoff(attempt: int, rng: Callable[[], float] = random.random) -> float:
     return ceiling / 2 + rng() * ceiling / 2
 
 
-def _wait(state: RetryCallState) -> float:
-    exc = state.outcome.exception() if state.outcome is not None else None
-    delay = backoff(state.attempt_number)
-    if isinstance(exc, APIStatusError) and exc.retry_after is not None:
-        delay = max(delay, exc.retry_after)
-    return delay
+def clamp_retry_after(retry_after: float | None, max_retry_wait: float) -> float:
+    """A server-asked wait (Retry-After, ``retry_after_seconds``) bounded to ``[0, max_retry_wait]``."""
+    if retry_after is None or not retry_after > 0:  # None, negative or NaN: no wait asked
+        return 0.0
+    return min(float(retry_after), max_retry_wait)
+
+
+def clamp_poll_hint(hint: float, policy: PollPolicy) -> float:
+    """A task's ``poll_after_seconds`` bounded to ``[interval / 10, max_interval * 6]``.
+
+    A hint of ``1e9`` (or ``1e400``, infinity) would mean never polling the task again.
+    """
+    low, high = policy.interval / 10, policy.max_interval * 6
+    if not hint > low:  # NaN too
+        return low
+    return min(float(hint), high)
+
+
+def _asks_too_long(exc: BaseException | None, max_retry_wait: float) -> bool:
+    retry_after = getattr(exc, "retry_after", None)
+    return isinstance(retry_after, (int, float)) and not retry_after <= max_retry_wait
 
 
 async def call_with_retries(
@@ -77,8 +100,12 @@ async def call_with_retries(
     describe: str,
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     first_error: BaseException | None = None,
+    max_retry_wait: float = math.inf,
 ) -> T:
     """Run ``send`` until it succeeds, may not be retried, or retries run out.
+
+    ``max_retry_wait``: an error asking for a longer wait is raised at once; every
+    other wait is at most this long.
 
     ``first_error``: the caller already made the first attempt (outside this loop, so
     a call that succeeds at once pays nothing for it) and it failed with this; it
@@ -96,8 +123,17 @@ async def call_with_retries(
                 raise pending.pop()
             return await send()
 
+    def _wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        delay = backoff(state.attempt_number)
+        if isinstance(exc, APIStatusError) and exc.retry_after is not None:
+            delay = max(delay, exc.retry_after)
+        return min(delay, max_retry_wait)
+
     def _stop(state: RetryCallState) -> bool:
         if state.attempt_number > max_retries:
+            return True
+        if _asks_too_long(state.outcome.exception() if state.outcome is not None else None, max_retry_wait):
             return True
         deadline = anyio.current_effective_deadline()
         # A wait that would outlast the caller's deadline is not worth starting.
@@ -107,7 +143,11 @@ async def call_with_retries(
         exc = state.outcome.exception() if state.outcome is not None else None
         logger.info(
             "retrying %s in %.2fs (retry %d of %d) after %s",
-            describe, state.upcoming_sleep, state.attempt_number, max_retries, exc,
+            describe,
+            state.upcoming_sleep,
+            state.attempt_number,
+            max_retries,
+            exc,
         )
 
     retrying = AsyncRetrying(

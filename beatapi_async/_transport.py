@@ -1,23 +1,32 @@
 """The transport seam: one ``send`` method; the aiohttp implementation moves bytes.
 
-This is the one place where aiohttp's exceptions become ours.
+This is the one place where aiohttp's exceptions become ours, and where an answer's
+size is bounded: a body (after decompression) larger than ``max_response_bytes`` is
+refused while it streams in, so an endless or huge answer, or a gzip bomb, costs at
+most that much memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import zlib
+from collections.abc import AsyncGenerator
 from typing import Protocol, runtime_checkable
 
 import aiohttp
 
-from ._config import Timeouts
-from ._exceptions import APIConnectionError, APITimeoutError, BeatAPIError
-from ._protocol import Request, Response
+from ._config import DEFAULT_MAX_RESPONSE_BYTES, Timeouts
+from ._exceptions import APIConnectionError, APITimeoutError, BeatAPIError, InvalidResponseError
+from ._protocol import Request, Response, request_id_of
+
+#: The encodings this transport decodes itself (aiohttp's own decoding is unbounded).
+ACCEPT_ENCODING = "gzip, deflate"
+_ZLIB_AUTO = 32 + zlib.MAX_WBITS  # a zlib or a gzip header, whichever the server sent
 
 
 @runtime_checkable
 class Transport(Protocol):
-    """Sends one request and returns its answer; raises only ``APIConnectionError``."""
+    """Sends one request and returns its answer; raises only ``BeatAPIError``."""
 
     async def send(self, request: Request, *, timeout: Timeouts) -> Response: ...
 
@@ -27,21 +36,52 @@ class Transport(Protocol):
 class AiohttpTransport:
     """A ``Transport`` over one reused ``aiohttp.ClientSession``.
 
-    A session passed in is the caller's: it is used as is and never closed here.
+    A session passed in is the caller's: it is used as is and never closed here; it
+    belongs to the event loop it was made on. The session made here belongs to the
+    running loop: used from a new loop (``asyncio.run`` twice), a new one is made there,
+    and the old one is closed when its loop shuts down. It keeps no cookies.
     """
 
-    def __init__(self, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession | None = None, *, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    ) -> None:
         self._session = session
         self._owned = session is None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop of the session made here
+        self._closer: AsyncGenerator[None, None] | None = None
+        self._max_bytes = max_response_bytes
         self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
 
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or (self._owned and self._session.closed):
-            # Created lazily: aiohttp wants a running event loop.
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=100, ttl_dns_cache=300), skip_auto_headers=("User-Agent",)
-            )
-        return self._session
+    async def _session_here(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if not self._owned:
+            assert session is not None
+            bound = getattr(session, "_loop", loop)
+            if bound is not loop:
+                raise BeatAPIError(
+                    "the aiohttp.ClientSession given to AsyncBeatAPI belongs to another event loop; make the "
+                    "session on the loop that uses the client (or let the client make its own)",
+                    code="session_wrong_loop",
+                )
+            if session.closed:  # aiohttp would raise RuntimeError
+                raise BeatAPIError("the aiohttp.ClientSession given to AsyncBeatAPI is closed", code="session_closed")
+            return session
+        if session is not None and not session.closed and self._loop is loop:
+            return session
+        if session is not None and not session.closed:
+            _retire(session, self._loop)
+        session = self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=100, ttl_dns_cache=300),
+            skip_auto_headers=("User-Agent",),
+            cookie_jar=aiohttp.DummyCookieJar(),  # an answer's Set-Cookie is never stored or sent back
+        )
+        self._loop = loop
+        # asyncio.run (and pytest's loops) finalize async generators before closing the
+        # loop: this one closes the session there, while its loop still runs.
+        self._closer = _close_at_loop_end(session)
+        await self._closer.__anext__()
+        return session
 
     def _client_timeout(self, timeout: Timeouts) -> aiohttp.ClientTimeout:
         ct = self._timeouts.get(timeout)
@@ -51,30 +91,53 @@ class AiohttpTransport:
         return ct
 
     async def send(self, request: Request, *, timeout: Timeouts) -> Response:
-        session = self._get_session()
-        if session.closed:  # only a caller's session can be closed here; aiohttp would raise RuntimeError
-            raise BeatAPIError("the aiohttp.ClientSession given to AsyncBeatAPI is closed", code="session_closed")
-        data = request.body_factory() if request.body_factory is not None else request.body
+        session = self._session
+        if session is None or not self._owned or self._loop is not asyncio.get_running_loop() or session.closed:
+            session = await self._session_here()
+        headers = request.headers
+        if "Accept-Encoding" not in headers:
+            headers = {**headers, "Accept-Encoding": ACCEPT_ENCODING}
         what = f"{request.method} {request.path}"
         try:
+            data = request.body_factory() if request.body_factory is not None else request.body
             async with session.request(
                 request.method,
                 request.url,
-                headers=request.headers,
+                headers=headers,
                 data=data,
                 timeout=self._client_timeout(timeout),
                 allow_redirects=False,
+                raise_for_status=False,  # a caller's session may say True: the status is ours to map
+                auto_decompress=False,  # decoded below, within the size bound
             ) as resp:
-                body = await resp.read()
-                headers = {k.lower(): v for k, v in resp.headers.items()}
-                return Response(status=resp.status, headers=headers, body=body)
+                answer_headers = {k.lower(): v for k, v in resp.headers.items()}
+                try:
+                    body = await _read_body(resp, answer_headers, self._max_bytes, what)
+                except aiohttp.ServerTimeoutError:
+                    raise APITimeoutError(f"{what}: read timeout after {timeout.read}s") from None
+                except asyncio.TimeoutError:
+                    # The answer began but trickled past the attempt's total: the next would too.
+                    raise APITimeoutError(
+                        f"{what}: the answer did not finish within the total timeout of {timeout.total}s",
+                        retryable=False,
+                    ) from None
+                return Response(status=resp.status, headers=answer_headers, body=body)
+        except BeatAPIError:  # ours already (APITimeoutError is a TimeoutError too: keep it as it is)
+            raise
         except aiohttp.ConnectionTimeoutError:
             raise APITimeoutError(f"{what}: connect timeout after {timeout.connect}s", sent=False) from None
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
             raise APITimeoutError(f"{what}: request timed out") from None
         except aiohttp.ClientConnectorError as exc:
             raise APIConnectionError(f"{what}: could not connect: {exc.os_error or exc}", sent=False) from None
+        except aiohttp.ClientResponseError as exc:
+            # With raise_for_status=False this is an answer aiohttp could not parse
+            # (e.g. too many or too long headers): a broken server, not a lost packet.
+            raise InvalidResponseError(f"{what}: malformed HTTP answer: {exc.message}", retryable=False) from None
         except (aiohttp.ClientError, OSError) as exc:
+            failure = getattr(request.body_factory, "failure", None)
+            if isinstance(failure, BeatAPIError):  # the body itself failed (e.g. a file truncated mid-upload)
+                raise failure from None
             raise APIConnectionError(f"{what}: {type(exc).__name__}: {exc}") from None
         finally:
             # An upload body opens files per attempt; let it close them now.
@@ -83,5 +146,90 @@ class AiohttpTransport:
                 release()
 
     async def aclose(self) -> None:
-        if self._owned and self._session is not None and not self._session.closed:
-            await self._session.close()
+        session, loop, closer = self._session, self._loop, self._closer
+        if not self._owned or session is None:
+            return
+        self._session = self._closer = None
+        if session.closed:
+            return
+        if loop is asyncio.get_running_loop():
+            await session.close()
+            if closer is not None:
+                await closer.aclose()
+        else:
+            await _close_elsewhere(session, loop)
+
+
+def _too_large(what: str, limit: int, status: int, headers: dict[str, str]) -> InvalidResponseError:
+    return InvalidResponseError(
+        f"{what}: the answer is larger than max_response_bytes ({limit} bytes); refused unread "
+        "(AsyncBeatAPI(max_response_bytes=...) raises the bound)",
+        status=status,
+        request_id=request_id_of(headers),
+        retryable=False,
+    )
+
+
+async def _read_body(resp: aiohttp.ClientResponse, headers: dict[str, str], limit: int, what: str) -> bytes:
+    """Read the body, decoding gzip/deflate, and refuse it once it passes ``limit`` bytes."""
+    if resp.content_length is not None and resp.content_length > limit:
+        resp.close()  # not reused: the rest of the body is never read
+        raise _too_large(what, limit, resp.status, headers)
+    encoding = headers.get("content-encoding", "").strip().lower()
+    decoder = None
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        decoder = zlib.decompressobj(_ZLIB_AUTO)
+    elif encoding not in ("", "identity"):
+        resp.close()
+        raise InvalidResponseError(
+            f"{what}: unsupported Content-Encoding {encoding[:40]!r} (asked for {ACCEPT_ENCODING})",
+            status=resp.status,
+            request_id=request_id_of(headers),
+            retryable=False,
+        )
+    body = bytearray()
+    try:
+        async for chunk in resp.content.iter_any():
+            if decoder is None:
+                body += chunk
+            else:
+                pending = chunk
+                while pending:  # decompress at most what still fits, so a bomb never inflates
+                    body += decoder.decompress(pending, limit + 1 - len(body))
+                    if len(body) > limit:
+                        break
+                    pending = decoder.unconsumed_tail
+            if len(body) > limit:
+                resp.close()
+                raise _too_large(what, limit, resp.status, headers)
+    except zlib.error as exc:
+        resp.close()
+        raise InvalidResponseError(
+            f"{what}: a {encoding} body that does not decode: {exc}",
+            status=resp.status,
+            request_id=request_id_of(headers),
+            retryable=False,
+        ) from None
+    return bytes(body)
+
+
+async def _close_at_loop_end(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    """An async generator whose finalization (at the loop's ``shutdown_asyncgens``) closes ``session``."""
+    try:
+        yield
+    finally:
+        if not session.closed:
+            await session.close()
+
+
+def _retire(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop | None) -> None:
+    """Close a session of another loop without waiting, where that loop can still run it."""
+    if loop is not None and loop.is_running():
+        asyncio.run_coroutine_threadsafe(session.close(), loop)
+    # A loop that is closed has run its shutdown (which closed the session), or was
+    # closed without one: then nothing can run its sockets' close any more.
+
+
+async def _close_elsewhere(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop | None) -> None:
+    if loop is not None and loop.is_running():
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(session.close(), loop))

@@ -38,7 +38,7 @@ from ._exceptions import (
 from ._logging import get_logger
 from ._models import Task
 from ._options import NO_RETRIES
-from ._retry import backoff
+from ._retry import backoff, clamp_poll_hint, clamp_retry_after
 from ._validate import path_id
 
 if TYPE_CHECKING:
@@ -299,7 +299,7 @@ class PollScheduler:
     def _next_delay(self, w: _Watch, task: Task) -> float:
         hint = task.poll_after_seconds
         if hint is not None and hint > 0 and not task.is_terminal:
-            delay = float(hint)
+            delay = clamp_poll_hint(hint, self._policy)  # a hint of 1e9 must not end polling
         else:
             delay = self._cadence(cast(RetryCallState, _Attempt(max(1, w.polls))))
         if self._webhooks_seen:
@@ -308,7 +308,8 @@ class PollScheduler:
 
     def _slow_down(self, w: _Watch, exc: BaseException, retry_after: float | None) -> None:
         self._strikes += 1
-        pause = max(retry_after or 0.0, backoff(self._strikes) * self._policy.interval)
+        asked = clamp_retry_after(retry_after, self._client.max_retry_wait)  # a Retry-After of 1e9 stalls no one
+        pause = max(asked, backoff(self._strikes) * self._policy.interval)
         logger.info("polling paused %.2fs after %s", pause, exc)
         self._paused_until = max(self._paused_until, self._clock() + pause)
         self._tokens = 0.0  # restart the bucket empty: no burst right after a 429

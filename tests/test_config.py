@@ -27,7 +27,7 @@ def _load(**kw: object) -> object:
 
 def test_defaults() -> None:
     t = Timeouts()
-    assert (t.connect, t.read, t.total) == (10, 60, None)
+    assert (t.connect, t.read, t.total) == (10, 60, 300)  # SDK.md: a total per attempt by default
     p = PollPolicy()
     assert (p.interval, p.max_interval, p.budget_per_minute) == (5.0, 10.0, 100)
     assert PollPolicy(interval=0.05, max_interval=0.1, budget_per_minute=6000).interval == 0.05

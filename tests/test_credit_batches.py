@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -158,3 +159,23 @@ async def test_a_client_from_with_options_shares_the_ledger() -> None:
         with pytest.raises(InsufficientCreditsError) as info:
             await derived.run(ec(2))
         assert info.value.status is None and answers(fake) == [201, 201]
+
+
+def test_one_client_on_successive_event_loops_keeps_one_ledger() -> None:
+    from .cli.conftest import ThreadedEmulator
+
+    emulator = ThreadedEmulator(speed=2000, credit_balance=3 * PRICE, poll_limit_per_minute=None)
+    try:
+        client = make_client(emulator.fake)
+
+        async def batch(first: int) -> list[object]:
+            return await client.run_many([ec(first), ec(first + 1)], return_exceptions=True)
+
+        before = asyncio.run(batch(0))
+        after = asyncio.run(batch(2))
+        asyncio.run(client.aclose())
+        assert all(isinstance(r, Task) for r in before)
+        assert sum(isinstance(r, Task) for r in after) == 1 and sum(local(r) for r in after) == 1
+        assert emulator.call(lambda f: [r.status for r in f.requests_to("POST", EC_PATH)]) == [201, 201, 201]
+    finally:
+        emulator.close()

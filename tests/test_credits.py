@@ -264,3 +264,20 @@ async def test_no_balance_at_all_sends_nothing() -> None:
     credits = admission(Account(0))
     with pytest.raises(InsufficientCreditsError):
         await credits.reserve(ec())
+
+
+def test_creates_left_in_flight_by_an_ended_event_loop_do_not_stall_the_next() -> None:
+    account = Account(300)
+    credits = admission(account, settle_timeout=30, refresh_interval=3600)
+
+    async def first() -> None:
+        await credits.reserve(ec())
+        await credits.reserve(ec())  # both in flight when the loop ends: never answered
+
+    asyncio.run(first())
+    account.balance = Decimal(150)  # BeatAPI had charged one of them
+
+    async def second() -> Any:
+        return await asyncio.wait_for(credits.reserve(ec()), 1)
+
+    assert asyncio.run(second()).amount == 150  # the balance was read again: 150 left

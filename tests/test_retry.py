@@ -70,11 +70,23 @@ async def test_get_retried_on_network_errors(client: AsyncBeatAPI, mocked: aiore
 
 async def test_rate_limit_honours_retry_after(client: AsyncBeatAPI, mocked: aioresponses, sleeps: Sleeps) -> None:
     fail(mocked, TASK_URL, 429, "rate_limit_exceeded", headers={"Retry-After": "7"})
-    fail(mocked, TASK_URL, 429, "rate_limit_exceeded", retry_after_seconds=120)  # any size: no deadline here
+    fail(mocked, TASK_URL, 429, "rate_limit_exceeded", retry_after_seconds=60)  # up to max_retry_wait
     mocked.get(TASK_URL, payload={"data": task("task_1")})
     await client.tasks.get("task_1")
     assert len(sleeps.delays) == 2
-    assert sleeps.delays[0] >= 7 and sleeps.delays[1] >= 120
+    assert sleeps.delays[0] >= 7 and sleeps.delays[1] == 60
+
+
+async def test_retry_after_past_max_retry_wait_raises_at_once(
+    client: AsyncBeatAPI, mocked: aioresponses, sleeps: Sleeps
+) -> None:
+    fail(mocked, TASK_URL, 503, "service_unavailable", headers={"Retry-After": "1000000000"})
+    mocked.get(TASK_URL, payload={"data": task("task_1")})
+    with pytest.raises(ServiceUnavailableError) as caught:
+        await client.tasks.get("task_1")
+    assert caught.value.retry_after == 1e9  # the caller sees what was asked, and decides
+    assert sleeps.delays == []
+    assert len(calls(mocked)) == 1
 
 
 async def test_retry_after_beyond_deadline_raises_at_once(

@@ -184,7 +184,8 @@ async def test_many_waiters_on_one_task_share_its_polls(client, transport):
 
 
 async def test_server_hint_sets_the_cadence(transport):
-    policy = PollPolicy(interval=0.001, max_interval=0.001, budget_per_minute=60_000, burst=5)
+    # A hint is followed within [interval / 10, max_interval * 6] (here up to 0.06 s).
+    policy = PollPolicy(interval=0.001, max_interval=0.01, budget_per_minute=60_000, burst=5)
     transport.hint = 0.05
     transport.script("task_h", "processing", "processing", "processing", "succeeded")
     async with AsyncBeatAPI("sk_test_h", base_url="http://127.0.0.1:9", poll=policy, transport=transport) as c:

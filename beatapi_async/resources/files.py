@@ -6,7 +6,7 @@ import io
 import os
 import stat
 import tempfile
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from typing import IO, TYPE_CHECKING, Any
 
 import aiohttp
@@ -33,11 +33,17 @@ class _Borrowed(io.RawIOBase):
     open, so the caller keeps their file and a retry can re-send it. ``fileno`` lets
     aiohttp size the part (a Content-Length, not a chunked upload). Having no
     ``name``, it leaves the part's file name to us (aiohttp would read the path's).
+
+    A file that ends before the size announced (truncated while it is sent) raises
+    at once: otherwise the server would wait for the missing bytes until the read
+    timeout. ``on_short`` records why, for the transport to report.
     """
 
-    def __init__(self, file: IO[bytes]) -> None:
+    def __init__(self, file: IO[bytes], on_short: Callable[[RequestValidationError], None]) -> None:
         super().__init__()
         self._file = file
+        self._on_short = on_short
+        self._left = os.fstat(file.fileno()).st_size - file.tell()
 
     def readable(self) -> bool:
         return True
@@ -46,10 +52,16 @@ class _Borrowed(io.RawIOBase):
         return True
 
     def read(self, size: int = -1, /) -> bytes:
-        return self._file.read(size)
+        data = self._file.read(size)
+        self._left -= len(data)
+        if not data and size != 0 and self._left > 0:
+            error = RequestValidationError("file", f"was truncated while being uploaded ({self._left} bytes short)")
+            self._on_short(error)
+            raise error
+        return data
 
     def readinto(self, buffer: Any, /) -> int:
-        data = self._file.read(len(buffer))
+        data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
 
@@ -84,19 +96,27 @@ class _UploadBody:
         self._source, self._filename, self._mime = source, _wire_name(filename), mime_type
         self._start, self._size = start, size
         self._opened: list[IO[bytes]] = []
+        self.failure: RequestValidationError | None = None  # why the last attempt's body broke off
+
+    def _short(self, error: RequestValidationError) -> None:
+        self.failure = error
 
     def __call__(self) -> aiohttp.FormData:
         value: Any = self._source
+        self.failure = None
         try:
             if isinstance(self._source, str):
                 opened = open(self._source, "rb")  # noqa: SIM115 - closed by release()
                 self._opened.append(opened)
-                value = _Borrowed(opened)
+                value = _Borrowed(opened, self._short)
             elif not isinstance(self._source, bytes):
                 self._source.seek(self._start)
                 # Without a file descriptor aiohttp cannot size a stream (it would go
                 # chunked, which BeatAPI refuses); such streams are in memory already.
-                value = _Borrowed(self._source) if _has_fileno(self._source) else self._source.read(self._size)
+                if _has_fileno(self._source):
+                    value = _Borrowed(self._source, self._short)
+                else:
+                    value = self._source.read(self._size)
         except (OSError, ValueError) as exc:  # gone, or closed, since it was checked
             raise RequestValidationError("file", f"could not be read: {exc}") from None
         form = aiohttp.FormData()
@@ -149,10 +169,11 @@ class Files(Resource):
                 path = os.fspath(file)
                 try:
                     info = await anyio.Path(path).stat()
-                except OSError:
-                    info = None
-                if info is None or not stat.S_ISREG(info.st_mode):
-                    raise RequestValidationError("file", f"no such file: {path!r}")
+                except FileNotFoundError:
+                    raise RequestValidationError("file", f"no such file: {path!r}") from None
+                except OSError as exc:
+                    raise RequestValidationError("file", f"cannot read {path!r}: {exc.strerror or exc}") from None
+                _check_regular(path, info.st_mode)
                 name = filename or os.path.basename(path)
                 size = info.st_size
                 body = _UploadBody(path, name, check_upload(filename=name, mime_type=mime_type, size=size))
@@ -188,6 +209,26 @@ class Files(Resource):
                 spooled.close()
 
 
+def _check_regular(what: str, mode: int) -> None:
+    """Refuse what is not a regular file with what it is (a FIFO would block, /dev/zero never ends)."""
+    if stat.S_ISREG(mode):
+        return
+    kind = (
+        "a directory"
+        if stat.S_ISDIR(mode)
+        else "a FIFO (named pipe)"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )
+    raise RequestValidationError(
+        "file", f"{what!r} is {kind}, not a regular file: pass a file's path, its bytes or an open binary file"
+    )
+
+
 def _default_name(mime: str) -> str:
     ext = next(e for e, m in _rules.MIME_BY_EXTENSION.items() if m == mime)
     return f"upload{ext}"
@@ -207,6 +248,14 @@ def _sized_stream(file: Any) -> tuple[IO[bytes], int, int]:
     if not isinstance(probe, bytes):
         raise RequestValidationError("file", "open the file in binary mode ('rb')")
     try:
+        mode = os.fstat(file.fileno()).st_mode
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        mode = None
+    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISDIR(mode)):
+        _check_regular(_name_of(file) or "file", mode)  # /dev/zero "seeks" fine and never ends
+    try:
+        if mode is not None and not stat.S_ISREG(mode):
+            raise OSError("not a regular file: read it as a stream")  # a pipe: read below, bounded
         if file.seekable():
             start = file.tell()
             end = file.seek(0, io.SEEK_END)
