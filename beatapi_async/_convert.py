@@ -141,6 +141,21 @@ def _has_extra(cls: type[Any]) -> bool:
     return any(a.name == "extra" for a in attrs.fields(cls))
 
 
+def _iso_time(value: datetime | None) -> str | None:
+    # BeatAPI's ISO form: UTC, "Z", milliseconds (microseconds only when it has them).
+    if value is None:
+        return None
+    value = value.astimezone(timezone.utc)
+    fraction = f"{value.microsecond // 1000:03d}" if value.microsecond % 1000 == 0 else f"{value.microsecond:06d}"
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{fraction}Z"
+
+
+def _unix_time(value: datetime) -> int | float:
+    # Unix seconds as BeatAPI sends them: whole seconds stay an int.
+    stamp = value.timestamp()
+    return int(stamp) if value.microsecond == 0 else stamp
+
+
 def _unstructure_decimal(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
@@ -199,7 +214,7 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
 
     conv.register_structure_hook(M.Task | Mapping[str, Any] | None, _event_data)
 
-    conv.register_unstructure_hook(datetime, lambda d: int(d.timestamp()))
+    conv.register_unstructure_hook(datetime, _unix_time)
     conv.register_unstructure_hook(Decimal, _unstructure_decimal)
     conv.register_unstructure_hook_func(
         lambda tp: isinstance(tp, type) and issubclass(tp, M.TaskStatus), lambda s: s.value
@@ -209,7 +224,7 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
         overrides: dict[str, Any] = {"extra": override(omit=True)} if _has_extra(cls) else {}
         if cls is M.RealtimeSession:
             # Realtime sessions speak ISO-8601 (NOTES: Conventions), unlike tasks.
-            iso = override(unstruct_hook=lambda d: None if d is None else d.isoformat().replace("+00:00", "Z"))
+            iso = override(unstruct_hook=_iso_time)
             overrides.update({n: iso for n in ("expires_at", "created_at", "connected_at", "closed_at")})
         return overrides
 
@@ -240,9 +255,14 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
     def unstructure_hook(cls: type[Any]) -> Callable[[Any], Any]:
         has_extra = _has_extra(cls)
         base_un = make_dict_unstructure_fn(cls, conv, **_overrides(cls))
+        # The wire form: fields without a value are left out, as BeatAPI leaves them out,
+        # except those the contract always sends (as null).
+        nulls: frozenset[str] = getattr(cls, "WIRE_NULLS", frozenset())
 
         def unstructure(inst: Any) -> Any:
             data = base_un(inst)
+            for key in [k for k, v in data.items() if v is None and k not in nulls]:
+                del data[key]
             if has_extra:
                 data.update(inst.extra)
             return data

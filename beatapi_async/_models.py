@@ -12,7 +12,7 @@ import enum
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
@@ -55,11 +55,55 @@ def _secret_repr(value: str | None) -> str:
     return "None" if value is None else "'<redacted>'"
 
 
+W = TypeVar("W", bound="WireModel")
+
+
+def _nulls(names: str) -> frozenset[str]:
+    return frozenset(names.split())
+
+
+class WireModel:
+    """Base of the response models: their wire form, as BeatAPI sent it.
+
+    ``WIRE_NULLS`` names the fields the contract always sends, as null when they have
+    no value; other fields without a value are left out, as BeatAPI leaves them out.
+    """
+
+    __slots__ = ()
+    WIRE_NULLS: ClassVar[frozenset[str]] = frozenset()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object as BeatAPI sent it: same keys and formats, unknown fields included."""
+        from ._convert import unstructure
+
+        data: dict[str, Any] = unstructure(self)
+        return data
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """``to_dict()`` as a JSON string."""
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls: type[W], data: Mapping[str, Any]) -> W:
+        """Load what ``to_dict`` (or BeatAPI) gave; a wrong shape is an ``InvalidResponseError``."""
+        from ._convert import structure
+        from ._exceptions import InvalidResponseError
+
+        try:
+            return structure(data, cls)
+        except Exception as exc:  # cattrs raises many kinds; all mean "wrong shape"
+            raise InvalidResponseError(f"{cls.__name__} has the wrong shape: {mask(str(exc))[:300]}") from None
+
+
 
 
 @attrs.frozen(kw_only=True)
-class Workflow:
+class Workflow(WireModel):
     """A workflow that tasks can be created with (``music-video``, ``ecommerce-video``)."""
+
+    WIRE_NULLS: ClassVar[frozenset[str]] = _nulls("name description")
 
     id: str
     object: str = "workflow"
@@ -69,7 +113,7 @@ class Workflow:
 
 
 @attrs.frozen(kw_only=True)
-class Media:
+class Media(WireModel):
     """A hosted media file (a video)."""
 
     url: str
@@ -79,8 +123,10 @@ class Media:
 
 
 @attrs.frozen(kw_only=True)
-class StoryboardShot:
+class StoryboardShot(WireModel):
     """One shot of a Music Video storyboard."""
+
+    WIRE_NULLS: ClassVar[frozenset[str]] = _nulls("index status created_at updated_at")
 
     id: str
     index: int | None = None
@@ -95,15 +141,16 @@ class StoryboardShot:
 
 
 @attrs.frozen(kw_only=True)
-class Storyboard:
+class Storyboard(WireModel):
     """A Music Video's storyboard."""
+
 
     shots: tuple[StoryboardShot, ...] = ()
     extra: Mapping[str, Any] = _extra()
 
 
 @attrs.frozen(kw_only=True)
-class TaskOutput:
+class TaskOutput(WireModel):
     """What a succeeded task produced."""
 
     media: tuple[Media, ...] = ()
@@ -112,8 +159,9 @@ class TaskOutput:
 
 
 @attrs.frozen(kw_only=True)
-class TaskUsage:
+class TaskUsage(WireModel):
     """A task's credits (or dollars on newer deployments)."""
+
 
     credits_reserved: Decimal = Decimal(0)
     credits_charged: Decimal = Decimal(0)
@@ -124,8 +172,13 @@ class TaskUsage:
 
 
 @attrs.frozen(kw_only=True)
-class Task:
+class Task(WireModel):
     """A workflow task: created at once, finished minutes later."""
+
+    WIRE_NULLS: ClassVar[frozenset[str]] = _nulls(
+        "workflow stage created_at updated_at completed_at output usage request_id error_code "
+        "error_message"
+    )
 
     id: str
     status: TaskStatus | str
@@ -172,8 +225,10 @@ class Task:
 
 
 @attrs.frozen(kw_only=True)
-class ShotMedia:
+class ShotMedia(WireModel):
     """A storyboard shot's materialized video."""
+
+    WIRE_NULLS: ClassVar[frozenset[str]] = _nulls("task_id index status created_at updated_at request_id")
 
     shot_id: str
     media: Media
@@ -188,8 +243,10 @@ class ShotMedia:
 
 
 @attrs.frozen(kw_only=True)
-class File:
+class File(WireModel):
     """An uploaded input file; ``url`` can be used as a workflow input."""
+
+    WIRE_NULLS: ClassVar[frozenset[str]] = _nulls("key mime_type size_bytes purpose created_at")
 
     id: str
     url: str
@@ -205,7 +262,7 @@ class File:
 
 
 @attrs.frozen(kw_only=True)
-class UsageConcurrency:
+class UsageConcurrency(WireModel):
     """The account's concurrency: its limit and the tasks running now (all processes)."""
 
     limit: int
@@ -214,7 +271,7 @@ class UsageConcurrency:
 
 
 @attrs.frozen(kw_only=True)
-class WorkflowUsage:
+class WorkflowUsage(WireModel):
     """Usage totals of one workflow."""
 
     workflow: str
@@ -224,7 +281,7 @@ class WorkflowUsage:
 
 
 @attrs.frozen(kw_only=True)
-class RealtimeUsage:
+class RealtimeUsage(WireModel):
     """Usage totals of realtime sessions."""
 
     sessions: int = 0
@@ -234,8 +291,9 @@ class RealtimeUsage:
 
 
 @attrs.frozen(kw_only=True)
-class Usage:
+class Usage(WireModel):
     """The account's balance, totals and concurrency."""
+
 
     concurrency: UsageConcurrency
     object: str = "usage"
@@ -249,8 +307,10 @@ class Usage:
 
 
 @attrs.frozen(kw_only=True)
-class WebhookEndpoint:
+class WebhookEndpoint(WireModel):
     """A registered webhook endpoint. ``secret`` is full only in the create answer."""
+
+    WIRE_NULLS: ClassVar[frozenset[str]] = _nulls("url description status secret created_at updated_at")
 
     id: str
     object: str = "webhook_endpoint"
@@ -265,8 +325,10 @@ class WebhookEndpoint:
 
 
 @attrs.frozen(kw_only=True)
-class WebhookEvent:
+class WebhookEvent(WireModel):
     """A webhook delivery's body. ``data`` is a ``Task`` for task events."""
+
+    WIRE_NULLS: ClassVar[frozenset[str]] = _nulls("id created_at data")
 
     event: str
     id: str | None = None
@@ -281,7 +343,7 @@ class WebhookEvent:
 
 
 @attrs.frozen(kw_only=True)
-class RealtimeCredits:
+class RealtimeCredits(WireModel):
     """A realtime session's credits."""
 
     reserved: Decimal = Decimal(0)
@@ -291,8 +353,12 @@ class RealtimeCredits:
 
 
 @attrs.frozen(kw_only=True)
-class RealtimeSession:
+class RealtimeSession(WireModel):
     """A short-lived realtime browser session. ``client_secret`` only in the create answer."""
+
+    WIRE_NULLS: ClassVar[frozenset[str]] = _nulls(
+        "expires_at max_duration_seconds credits request_id created_at connected_at closed_at"
+    )
 
     id: str
     status: str
@@ -310,7 +376,7 @@ class RealtimeSession:
 
 
 @attrs.frozen(kw_only=True)
-class Deleted:
+class Deleted(WireModel):
     """The answer to a delete."""
 
     id: str
