@@ -6,6 +6,7 @@
         task = await client.run(MusicVideoRequest(images=[...], audio_url=...))
 """
 
+from ._budget import LocalPollBudget, PollBudget
 from ._client import AsyncBeatAPI
 from ._config import NOT_GIVEN, PollPolicy, Timeouts
 from ._credits import CreditAdmission, CreditCap, LocalCreditAdmission
@@ -18,6 +19,7 @@ from ._exceptions import (
     BeatAPIError,
     ConcurrencyLimitError,
     ConflictError,
+    CoordinationError,
     InsufficientCreditsError,
     InternalServerError,
     InvalidResponseError,
@@ -30,7 +32,7 @@ from ._exceptions import (
     WaitTimeoutError,
     WebhookVerificationError,
 )
-from ._gate import Gate, LocalGate
+from ._gate import Coordinator, Gate, Lease, LocalGate
 from ._models import (
     Deleted,
     EcommerceVideoRequest,
@@ -75,6 +77,8 @@ __all__ = [
     "BodyOptions",
     "ConcurrencyLimitError",
     "ConflictError",
+    "CoordinationError",
+    "Coordinator",
     "CreditAdmission",
     "CreditCap",
     "Deleted",
@@ -85,12 +89,15 @@ __all__ = [
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidResponseError",
+    "Lease",
     "LocalCreditAdmission",
     "LocalGate",
+    "LocalPollBudget",
     "Media",
     "MusicVideoRequest",
     "NotFoundError",
     "PermissionDeniedError",
+    "PollBudget",
     "PollPolicy",
     "RateLimitError",
     "RawResponse",

@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import aiohttp
 import attrs
@@ -55,7 +55,7 @@ from .resources import (
 
 if TYPE_CHECKING:
     from ._credits import CreditAdmission, MaxCredits
-    from ._gate import Gate
+    from ._gate import Coordinator, Gate
     from ._models import File, Task, TaskRequest, WebhookEvent
     from ._options import RequestOptions, Unpack
     from ._pricing import Estimate, Operation
@@ -104,6 +104,8 @@ class AsyncBeatAPI:
         transport: a ``Transport`` to send through instead of aiohttp (test doubles).
         retry_sleep: the coroutine retries wait with (default ``anyio.sleep``); tests
             pass a fast one so backoff and Retry-After cost no real time.
+        coordinator: share the concurrency gate, the poll budget and usage reads with other
+            processes on the same account (``beatapi_async.redis.RedisCoordinator``).
     """
 
     def __init__(
@@ -118,6 +120,7 @@ class AsyncBeatAPI:
         user_agent: str | None = None,
         transport: Transport | None = None,
         retry_sleep: Callable[[float], Awaitable[None]] | None = None,
+        coordinator: Coordinator | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
     ) -> None:
@@ -145,6 +148,10 @@ class AsyncBeatAPI:
         self._scheduler: PollScheduler | None = None
         self._gate: Gate | None = None
         self._credit_admission: CreditAdmission | None = None
+        if coordinator is not None and not (callable(getattr(coordinator, "gate", None))
+                                            and callable(getattr(coordinator, "poll_budget", None))):  # fmt: skip
+            raise RequestValidationError("coordinator", "must be a coordinator such as redis.RedisCoordinator")
+        self._coordinator = coordinator
         self._gate_owned = False  # made here (loop-bound), not set by the caller
         self._loop: asyncio.AbstractEventLoop | None = None
         # Lengths BeatAPI measured for audio this client uploaded or created tasks with, by URL.
@@ -244,6 +251,9 @@ class AsyncBeatAPI:
         self._bind_loop()
         if self._scheduler is not None:
             await self._scheduler.aclose()
+        close_gate = getattr(self._gate, "aclose", None)  # a gate of the first interface has none
+        if close_gate is not None:
+            await close_gate()
         await self._transport.aclose()
 
     def _bind_loop(self) -> None:
@@ -432,7 +442,8 @@ class AsyncBeatAPI:
         if self._scheduler is None:
             from .waiting import PollScheduler
 
-            self._scheduler = PollScheduler(self)
+            budget = self._coordinator.poll_budget(self) if self._coordinator is not None else None
+            self._scheduler = PollScheduler(self, budget=budget)
         return self._scheduler
 
     async def run(
@@ -463,6 +474,34 @@ class AsyncBeatAPI:
             idempotency_key=idempotency_key, on_created=on_created, max_credits=max_credits,
         )  # fmt: skip
 
+    @overload
+    async def run_many(
+        self,
+        requests: Iterable[TaskRequest],
+        *,
+        return_exceptions: Literal[False] = False,
+        timeout: float | None = None,
+        until: Until = "terminal",
+        on_update: Callable[[Task], Any] | None = None,
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
+        max_credits: MaxCredits = None,
+    ) -> list[Task]: ...
+
+    @overload
+    async def run_many(
+        self,
+        requests: Iterable[TaskRequest],
+        *,
+        return_exceptions: bool,
+        timeout: float | None = None,
+        until: Until = "terminal",
+        on_update: Callable[[Task], Any] | None = None,
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
+        max_credits: MaxCredits = None,
+    ) -> list[Task | BaseException]: ...
+
     async def run_many(
         self,
         requests: Iterable[TaskRequest],
@@ -471,15 +510,53 @@ class AsyncBeatAPI:
         timeout: float | None = None,
         until: Until = "terminal",
         on_update: Callable[[Task], Any] | None = None,
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
         max_credits: MaxCredits = None,
-    ) -> list[Any]:
-        """Run many requests within the account's limits (and ``max_credits`` in all); results in input order."""
+    ) -> list[Task] | list[Task | BaseException]:
+        """Run many requests within the account's limits; results in input order.
+
+        ``return_exceptions=True``: each request's error in its place instead of raising the first.
+        ``idempotency_key(index, request) -> str``: each request's key, so a job a queue delivers
+        again after a crash waits for the task it already created instead of paying for another.
+        ``on_created(task)`` runs as each create is accepted (e.g. to record the id).
+        ``max_credits``: what the batch may reserve in all; past it (or past what the balance
+        covers) a request ends with a local ``InsufficientCreditsError`` and nothing is sent.
+        """
         from ._runner import run_many
 
         return await run_many(
             self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update,
-            max_credits=max_credits,
+            idempotency_key=idempotency_key, on_created=on_created, max_credits=max_credits,
         )  # fmt: skip
+
+    @overload
+    def as_completed(
+        self,
+        requests: Iterable[TaskRequest],
+        *,
+        return_exceptions: Literal[False] = False,
+        timeout: float | None = None,
+        until: Until = "terminal",
+        on_update: Callable[[Task], Any] | None = None,
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
+        max_credits: MaxCredits = None,
+    ) -> AsyncIterator[Task]: ...
+
+    @overload
+    def as_completed(
+        self,
+        requests: Iterable[TaskRequest],
+        *,
+        return_exceptions: bool,
+        timeout: float | None = None,
+        until: Until = "terminal",
+        on_update: Callable[[Task], Any] | None = None,
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
+        max_credits: MaxCredits = None,
+    ) -> AsyncIterator[Task | BaseException]: ...
 
     def as_completed(
         self,
@@ -489,14 +566,19 @@ class AsyncBeatAPI:
         timeout: float | None = None,
         until: Until = "terminal",
         on_update: Callable[[Task], Any] | None = None,
+        idempotency_key: Callable[[int, TaskRequest], str] | None = None,
+        on_created: Callable[[Task], Any] | None = None,
         max_credits: MaxCredits = None,
-    ) -> AsyncIterator[Any]:
-        """Run many requests within the account's limits (and ``max_credits``); yield each as it finishes."""
+    ) -> AsyncIterator[Task] | AsyncIterator[Task | BaseException]:
+        """Run many requests within the account's limits; yield each result as it finishes.
+
+        Takes the options of ``run_many``.
+        """
         from ._runner import as_completed
 
         return as_completed(
             self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update,
-            max_credits=max_credits,
+            idempotency_key=idempotency_key, on_created=on_created, max_credits=max_credits,
         )  # fmt: skip
 
     # -- credits (_pricing.py, _credits.py) --------------------------------------------
@@ -545,9 +627,13 @@ class AsyncBeatAPI:
             return self._root.gate
         self._bind_loop()
         if self._gate is None:
-            from ._gate import LocalGate
+            if self._coordinator is not None:
+                self._gate = self._coordinator.gate(self)
+            else:
+                from ._gate import LocalGate
 
-            self._gate, self._gate_owned = LocalGate(self), True
+                self._gate = LocalGate(self)
+            self._gate_owned = True  # made here, for this event loop
         return self._gate
 
     @gate.setter
@@ -558,14 +644,26 @@ class AsyncBeatAPI:
         self._gate, self._gate_owned = gate, False
 
     @property
+    def coordinator(self) -> Coordinator | None:
+        """What this client shares with other processes (``coordinator=``), or None."""
+        return self._coordinator
+
+    @property
     def credit_admission(self) -> CreditAdmission:
-        """What ``run``/``run_many`` reserve credits through before each create (replaceable)."""
+        """What ``run``/``run_many`` reserve credits through before each create (replaceable).
+
+        With a coordinator that offers one (``credit_admission(client)``), the fleet's ledger.
+        """
         if self._root is not self:
             return self._root.credit_admission  # one ledger per account view, shared
         if self._credit_admission is None:
-            from ._credits import LocalCreditAdmission
+            make = getattr(self._coordinator, "credit_admission", None)
+            if callable(make):
+                self._credit_admission = make(self)
+            else:
+                from ._credits import LocalCreditAdmission
 
-            self._credit_admission = LocalCreditAdmission(self)
+                self._credit_admission = LocalCreditAdmission(self)
         return self._credit_admission
 
     @credit_admission.setter

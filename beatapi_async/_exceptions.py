@@ -20,7 +20,8 @@ Every error the public API raises is a ``BeatAPIError``::
     ├── RequestValidationError         bad input caught before sending (also a ValueError)
     ├── TaskFailedError                a waited-on task ended ``failed`` (``.task``)
     ├── WaitTimeoutError               a wait's deadline passed (also a TimeoutError)
-    └── WebhookVerificationError       a webhook delivery failed verification
+    ├── WebhookVerificationError       a webhook delivery failed verification
+    └── CoordinationError              the fleet's coordinator (Redis) is unreachable or too slow
 
 Every error has ``code`` (a short string: BeatAPI's error code, or the SDK's own, such
 as ``client_closed``, ``validation_error``, ``wait_timeout``, ``task_failed``,
@@ -231,6 +232,12 @@ class WebhookVerificationError(BeatAPIError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class CoordinationError(BeatAPIError):
+    """The coordinator a fleet shares (Redis) could not be reached in time; nothing billable was sent."""
+
+    code = "coordination_error"
 
 
 _BY_STATUS: Mapping[int, type[APIStatusError]] = {

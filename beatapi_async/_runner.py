@@ -17,19 +17,20 @@ import anyio
 from ._credits import CreditCap, MaxCredits, as_cap, create_within_credits
 from ._exceptions import BeatAPIError, ConcurrencyLimitError, RequestValidationError
 from ._models import EcommerceVideoRequest, MusicVideoRequest, Task, TaskRequest
+from ._validate import check_idempotency_key
 from .waiting import OnUpdate, Until, _call, wait_for_task
 
 if TYPE_CHECKING:
     from ._client import AsyncBeatAPI
+    from ._gate import Gate, Lease
 
 
 def _check_requests(requests: Iterable[TaskRequest]) -> list[TaskRequest]:
     if isinstance(requests, (MusicVideoRequest, EcommerceVideoRequest)):
         raise RequestValidationError("requests", "must be a list of requests; use run() for one")
-    try:
-        items = list(requests)
-    except TypeError:  # None, a number: not iterable
-        raise RequestValidationError("requests", "must be a list of requests") from None
+    if isinstance(requests, (str, bytes, dict)) or not isinstance(requests, Iterable):
+        raise RequestValidationError("requests", "must be an iterable (e.g. a list) of requests")
+    items = list(requests)
     for i, request in enumerate(items):
         if not isinstance(request, (MusicVideoRequest, EcommerceVideoRequest)):
             raise RequestValidationError(
@@ -41,26 +42,57 @@ def _check_requests(requests: Iterable[TaskRequest]) -> list[TaskRequest]:
 KeySource = str | Callable[[], str] | None
 """An Idempotency-Key for a create: a string, a callable asked before each create attempt, or None (fresh)."""
 OnCreated = Callable[[Task], Any]
+BatchKeys = Callable[[int, TaskRequest], str]
+"""``run_many``'s ``idempotency_key=``: the key of the request at ``index`` (the same on every delivery of a job)."""
+
+
+class _OldGateLease:
+    """A lease over a gate written for the first ``Gate`` interface (``acquire() -> None`` and
+    ``release()``/``rejected()`` on the gate), so such gates keep working."""
+
+    def __init__(self, gate: Any) -> None:
+        self._gate = gate
+        self._held = True
+
+    async def bind(self, task_id: str) -> None:
+        return None
+
+    async def requeue(self, retry_after: float | None) -> None:
+        if self._held:
+            self._held = False
+            with anyio.CancelScope(shield=True):
+                await self._gate.release()
+                await self._gate.rejected(retry_after)
+        await self._gate.acquire()
+        self._held = True
+
+    async def release(self, *, still_running: bool = False) -> None:
+        if self._held:
+            self._held = False
+            await self._gate.release()
+
+
+async def _acquire(gate: Gate) -> Lease:
+    lease = await gate.acquire()
+    return _OldGateLease(gate) if lease is None else lease
 
 
 async def _admit_and_create(
     client: AsyncBeatAPI, request: TaskRequest, idempotency_key: KeySource, cap: CreditCap | None
-) -> Task:
-    gate = client.gate
-    while True:
-        await gate.acquire()
-        try:
+) -> tuple[Lease, Task]:
+    lease = await _acquire(client.gate)
+    try:
+        while True:
             key = idempotency_key() if callable(idempotency_key) else idempotency_key
-            return await create_within_credits(client, request, idempotency_key=key, cap=cap)
-        except ConcurrencyLimitError as exc:
-            # Nothing was created: back in line (a callable key source is asked again).
-            with anyio.CancelScope(shield=True):
-                await gate.release()
-                await gate.rejected(exc.retry_after)
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await gate.release()
-            raise
+            try:
+                return lease, await create_within_credits(client, request, idempotency_key=key, cap=cap)
+            except ConcurrencyLimitError as exc:
+                # Nothing was created: back in line, at its head (a callable key source is asked again).
+                await lease.requeue(exc.retry_after)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await lease.release()
+        raise
 
 
 async def run_one(
@@ -82,18 +114,20 @@ async def run_one(
     """
     if not isinstance(request, (MusicVideoRequest, EcommerceVideoRequest)):
         raise RequestValidationError("request", "must be a MusicVideoRequest or EcommerceVideoRequest")
-    cap = as_cap(max_credits)
-    gate = client.gate
-    held = False
+    lease: Lease | None = None
+    last: Task | None = None
 
     async def release() -> None:
-        nonlocal held
-        if held:
-            held = False
+        nonlocal lease
+        if lease is not None:
+            held, lease = lease, None
             with anyio.CancelScope(shield=True):
-                await gate.release()
+                # A wait that ends early (deadline, cancel) leaves the task running at BeatAPI.
+                await held.release(still_running=last is not None and last.is_running)
 
     async def hook(update: Task) -> None:
+        nonlocal last
+        last = update
         if not update.is_running:
             await release()  # storyboard_ready/requires_action/terminal: no longer counted
         if update.is_terminal:
@@ -101,13 +135,15 @@ async def run_one(
         await _call(on_update, update)
 
     try:
-        task = await _admit_and_create(client, request, idempotency_key, cap)
-        held = True
+        lease, task = await _admit_and_create(client, request, idempotency_key, as_cap(max_credits))
+        last = task
         if not task.is_running:
             # A create replayed by its Idempotency-Key may answer a task already past
             # running: the slot it was admitted with goes back now, never leaks.
             await release()
         await _call(on_created, task)
+        if lease is not None:
+            await lease.bind(task.id)
         return await wait_for_task(
             client, task, timeout=timeout, until=until, on_update=hook, raise_on_failure=raise_on_failure
         )
@@ -118,10 +154,34 @@ async def run_one(
         await release()
 
 
-def _start(client: AsyncBeatAPI, items: list[TaskRequest], options: dict[str, Any]) -> list[asyncio.Task[Task]]:
+def _keys_of(items: list[TaskRequest], idempotency_key: BatchKeys | None) -> list[str | None]:
+    """Each request's Idempotency-Key, asked and checked before anything is sent."""
+    if idempotency_key is None:
+        return [None] * len(items)
+    if not callable(idempotency_key):
+        raise RequestValidationError("idempotency_key", "must be a callable (index, request) -> str")
+    keys: list[str | None] = []
+    for i, request in enumerate(items):
+        key = idempotency_key(i, request)
+        if not isinstance(key, str):
+            raise RequestValidationError(f"idempotency_key({i}, ...)", "must return a string")
+        check_idempotency_key(key)
+        keys.append(key)
+    if len(set(keys)) != len(keys):
+        raise RequestValidationError("idempotency_key", "must give each request of the batch its own key")
+    return keys
+
+
+def _start(
+    client: AsyncBeatAPI, items: list[TaskRequest], idempotency_key: BatchKeys | None, options: dict[str, Any]
+) -> list[asyncio.Task[Task]]:
+    if options.get("on_created") is not None and not callable(options["on_created"]):
+        raise RequestValidationError("on_created", "must be a callable taking the created Task")
+    keys = _keys_of(items, idempotency_key)
     options["max_credits"] = as_cap(options.get("max_credits"))  # one cap for the whole batch
     loop = asyncio.get_running_loop()
-    return [loop.create_task(run_one(client, r, **options)) for r in items]
+    pairs = zip(items, keys, strict=True)
+    return [loop.create_task(run_one(client, r, idempotency_key=k, **options)) for r, k in pairs]
 
 
 async def _cancel_all(tasks: list[asyncio.Task[Task]]) -> None:
@@ -136,13 +196,14 @@ async def run_many(
     requests: Iterable[TaskRequest],
     *,
     return_exceptions: bool = False,
+    idempotency_key: BatchKeys | None = None,
     **options: Any,
 ) -> list[Any]:
     """Run every request within the account's limits; results (or errors) in input order."""
     items = _check_requests(requests)
     if not items:
         return []
-    tasks = _start(client, items, options)
+    tasks = _start(client, items, idempotency_key, options)
     try:
         if return_exceptions:
             await asyncio.wait(tasks)
@@ -158,11 +219,12 @@ async def as_completed(
     requests: Iterable[TaskRequest],
     *,
     return_exceptions: bool = False,
+    idempotency_key: BatchKeys | None = None,
     **options: Any,
 ) -> AsyncIterator[Any]:
     """Run every request within the account's limits; yield results as they finish."""
     items = _check_requests(requests)
-    tasks = _start(client, items, options)
+    tasks = _start(client, items, idempotency_key, options)
     finished: asyncio.Queue[asyncio.Task[Task]] = asyncio.Queue()
     for t in tasks:
         t.add_done_callback(finished.put_nowait)

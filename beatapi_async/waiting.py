@@ -1,13 +1,14 @@
 """Waiting for tasks: ``wait_for_task`` and the one poll scheduler each client shares.
 
 All waiters of a client share one ``PollScheduler``: one background loop that polls
-``GET /v1/tasks/{id}`` for every watched task, spending from one token bucket
-(``PollPolicy.budget_per_minute``, ``burst``), so ten thousand waiters never mean
+``GET /v1/tasks/{id}`` for every watched task, spending from one ``PollBudget``
+(``_budget.py``: a token bucket of ``PollPolicy.budget_per_minute`` and ``burst``
+in this process, or one a fleet shares through Redis), so ten thousand waiters never mean
 ten thousand polls per interval (BeatAPI allows 120 per minute per key). Each task
 is polled at its own cadence (the server's ``poll_after_seconds`` hint, else
 ``interval`` rising to ``max_interval`` with jitter); when the budget cannot serve
 every cadence, the task due longest goes first, so all slow down fairly. A 429 or
-a transient error pauses the whole poller (Retry-After honoured) and never ends a
+a transient error pauses the whole budget (Retry-After honoured) and never ends a
 wait; only the deadline or a non-retryable error does. When nobody waits, nothing
 polls.
 """
@@ -27,9 +28,11 @@ import anyio
 from tenacity import RetryCallState, wait_exponential, wait_random
 
 from . import _rules as R
+from ._budget import LocalPollBudget, PollBudget
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
+    BeatAPIError,
     InvalidResponseError,
     RequestValidationError,
     TaskFailedError,
@@ -100,14 +103,13 @@ class _Watch:
 class PollScheduler:
     """The one poller of a client (see the module docstring)."""
 
-    def __init__(self, client: AsyncBeatAPI, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, client: AsyncBeatAPI, *, budget: PollBudget | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         policy = client.poll_policy
         self._client = client
         self._clock = clock
-        self._rate = policy.budget_per_minute / 60.0
-        self._burst = float(policy.burst)
-        self._tokens = self._burst
-        self._stamp = clock()
+        self._budget = budget if budget is not None else LocalPollBudget(policy, clock=clock)
         self._policy = policy
         self._cadence = wait_exponential(
             multiplier=policy.interval, exp_base=1.5, min=policy.interval, max=policy.max_interval
@@ -118,7 +120,6 @@ class PollScheduler:
         self._wake: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._polls: set[asyncio.Task[None]] = set()
-        self._paused_until = 0.0
         self._strikes = 0
         self._webhooks_seen = False
         self.polls_sent = 0
@@ -177,6 +178,7 @@ class PollScheduler:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._loop_task = None
+        await self._budget.aclose()
 
     # -- the loop ---------------------------------------------------------------------
 
@@ -209,16 +211,6 @@ class PollScheduler:
             return w
         return None
 
-    def _take_token(self) -> float:
-        """Spend a token if there is one (return 0), else return seconds until there is."""
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-        self._stamp = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return 0.0
-        return (1.0 - self._tokens) / self._rate
-
     async def _sleep(self, delay: float) -> None:
         assert self._wake is not None
         if delay <= 0:
@@ -231,9 +223,6 @@ class PollScheduler:
         try:
             while self._watches:
                 now = self._clock()
-                if self._paused_until > now:
-                    await self._sleep(self._paused_until - now)
-                    continue
                 w = self._next_due()
                 if w is None or len(self._polls) >= MAX_IN_FLIGHT:
                     await self._sleep(1.0 if w is None else 0.05)
@@ -241,9 +230,18 @@ class PollScheduler:
                 if w.due > now and not w.urgent:
                     await self._sleep(w.due - now)
                     continue
-                wait = self._take_token()
+                try:
+                    wait = await self._budget.take()
+                except BeatAPIError as exc:  # a shared budget out of reach: no poll without its permission
+                    for each in list(self._watches.values()):
+                        self._fail(each, exc)
+                    return
                 if wait > 0:
                     await self._sleep(wait)
+                    continue
+                # A shared budget answers over the network: what is most due may have changed meanwhile.
+                w = self._next_due()
+                if w is None:
                     continue
                 heapq.heappop(self._heap)
                 w.urgent = False
@@ -270,12 +268,12 @@ class PollScheduler:
         except asyncio.CancelledError:
             raise
         except (APIConnectionError, InvalidResponseError) as exc:
-            self._slow_down(w, exc, None)
+            await self._slow_down(w, exc, None)
             return
         except APIStatusError as exc:
             transient = exc.status == 429 or (exc.status is not None and exc.status >= 500)
             if exc.retryable is True or (exc.retryable is None and transient):
-                self._slow_down(w, exc, exc.retry_after)
+                await self._slow_down(w, exc, exc.retry_after)
             else:
                 self._fail(w, exc)
             return
@@ -306,15 +304,17 @@ class PollScheduler:
             delay = max(delay, self._policy.webhook_interval)
         return delay
 
-    def _slow_down(self, w: _Watch, exc: BaseException, retry_after: float | None) -> None:
+    async def _slow_down(self, w: _Watch, exc: BaseException, retry_after: float | None) -> None:
         self._strikes += 1
         asked = clamp_retry_after(retry_after, self._client.max_retry_wait)  # a Retry-After of 1e9 stalls no one
         pause = max(asked, backoff(self._strikes) * self._policy.interval)
         logger.info("polling paused %.2fs after %s", pause, exc)
-        self._paused_until = max(self._paused_until, self._clock() + pause)
-        self._tokens = 0.0  # restart the bucket empty: no burst right after a 429
         if w.task_id in self._watches:
             self._schedule(w, pause)
+        try:
+            await self._budget.pause(pause)  # everyone sharing the budget pauses, not only this task
+        except BeatAPIError as error:  # a shared budget out of reach: this task's wait cannot go on
+            self._fail(w, error)
         self._poke()
 
     def _fail(self, w: _Watch, exc: BaseException) -> None:

@@ -54,6 +54,7 @@ SDK_NAMES = {
     "TaskFailedError",
     "WaitTimeoutError",
     "WebhookVerificationError",
+    "CoordinationError",
 }
 
 # The whole of __all__ today; a change here is a deliberate change of the public API.
@@ -70,6 +71,8 @@ PINNED = [
     "BodyOptions",
     "ConcurrencyLimitError",
     "ConflictError",
+    "CoordinationError",
+    "Coordinator",
     "CreditAdmission",
     "CreditCap",
     "Deleted",
@@ -80,12 +83,15 @@ PINNED = [
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidResponseError",
+    "Lease",
     "LocalCreditAdmission",
     "LocalGate",
+    "LocalPollBudget",
     "Media",
     "MusicVideoRequest",
     "NotFoundError",
     "PermissionDeniedError",
+    "PollBudget",
     "PollPolicy",
     "RateLimitError",
     "RawResponse",

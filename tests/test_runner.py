@@ -17,7 +17,6 @@ from beatapi_async import (
     TaskFailedError,
     WaitTimeoutError,
 )
-from beatapi_async._gate import Gate
 from beatapi_async.testing import FakeBeatAPI
 
 SPEED = 1000.0
@@ -193,7 +192,7 @@ async def test_bad_requests_are_refused_before_anything_is_sent(fake, client):
 
 
 class OpenGate:
-    """A replacement gate (the public interface) that always admits and records what it is told."""
+    """A replacement gate of the first interface (acquire/release/rejected on the gate) still works."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
@@ -237,7 +236,6 @@ async def test_run_uses_a_replacement_gate_fresh_keys_after_a_refusal_and_report
     assert fake.concurrency_rejections == len(sent) - 1
     assert gate.calls.count("rejected") == len(sent) - 1
     assert gate.calls.count("acquire") == gate.calls.count("release") == len(sent)
-    assert isinstance(gate, Gate)
 
 
 async def test_errors_from_run_many_name_their_request_even_before_creation(fake, client):
