@@ -25,7 +25,6 @@ stops running.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -190,11 +189,19 @@ def _unfinished(
 
 
 class Output:
-    """``--out``: results appended as they come, rewritten in line order at the end."""
+    """``--out``: one result line per request, in the batch's line order.
 
-    def __init__(self, path: str | None) -> None:
+    A result is written as soon as every line before it has its result, so a run that
+    is killed leaves a file in line order (the lines not yet written are recorded in
+    the resume record, and the next run writes them).
+    """
+
+    def __init__(self, path: str | None, order: list[int] | None = None) -> None:
         self.path = path
         self._file: IO[str] | None = None
+        self._order = order or []
+        self._next = 0  # index in _order of the next line to write
+        self._waiting: dict[int, Result] = {}
 
     def __enter__(self) -> Output:
         if self.path is not None:
@@ -209,19 +216,25 @@ class Output:
             self._file.close()
 
     def write(self, result: Result) -> None:
-        if self._file is not None:
-            self._file.write(result.to_json() + "\n")
+        if self._file is None:
+            return
+        self._waiting[result.line] = result
+        ready: list[Result] = []
+        while self._next < len(self._order) and self._order[self._next] in self._waiting:
+            ready.append(self._waiting.pop(self._order[self._next]))
+            self._next += 1
+        if ready:
+            self._file.writelines(r.to_json() + "\n" for r in ready)
             self._file.flush()
 
     def finish(self, results: list[Result]) -> None:
-        if self.path is None or self._file is None:
+        if self._file is None:
             return
+        # Every line has its result by now; anything left (none expected) goes in line order.
+        self._file.writelines(r.to_json() + "\n" for r in sorted(self._waiting.values(), key=lambda r: r.line))
+        self._waiting.clear()
         self._file.close()
         self._file = None
-        tmp = f"{self.path}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.writelines(r.to_json() + "\n" for r in sorted(results, key=lambda r: r.line))
-        os.replace(tmp, self.path)
 
 
 async def run_batch(
@@ -260,6 +273,11 @@ async def run_batch(
 
 
 # -- the command ------------------------------------------------------------------------------
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 request``, ``2 requests`` (``many`` when the plural is not just an "s")."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _results_table(results: list[Result]) -> Any:
@@ -356,6 +374,10 @@ def run(
     check_against_state(lines, state)
     json_out = wants_json(ctx, as_json)
 
+    if not lines:
+        # Nothing to do is almost always a mistake (the wrong file, or a failed export).
+        raise CliError(f"{batch} holds no requests (every line is blank)", USAGE_ERROR)
+
     if dry_run:
         from ._plan import plan_items, print_plan, read_balance
 
@@ -366,22 +388,18 @@ def run(
             raise click.exceptions.Exit(USAGE_ERROR)
         return
 
-    if not lines:
-        click.echo(f"{batch} holds no requests", err=True)
-        return
-
     async def go() -> list[Result]:
         async with client:
             return await run_batch(client, lines, state, output, timeout or None, cap)
 
     state.open()
     try:
-        with Output(out_path) as output:
+        with Output(out_path, [line.number for line in lines]) as output:
             try:
                 results = run_async(go)
             except KeyboardInterrupt:
                 click.echo(
-                    f"interrupted: {state.created} created tasks are recorded in {state.path}; "
+                    f"interrupted: {_count(state.created, 'created task')} recorded in {state.path}; "
                     "run the same command again to resume (nothing is created twice)",
                     err=True,
                 )
@@ -395,10 +413,16 @@ def run(
             click.echo(result.to_json())
     elif out_path is None:
         out.console().print(_results_table(results))
-    labels = {"ok": "done", "failed": "failed", "invalid": "bad lines skipped", "error": "API errors"}
-    summary = ", ".join(f"{n} {label}" for k, label in labels.items() if (n := sum(r.outcome == k for r in results)))
+    labels = {
+        "ok": ("done", "done"),
+        "failed": ("failed", "failed"),
+        "invalid": ("bad line skipped", "bad lines skipped"),
+        "error": ("API error", "API errors"),
+    }
+    counts = {k: sum(r.outcome == k for r in results) for k in labels}
+    summary = ", ".join(_count(n, *labels[k]) for k, n in counts.items() if n)
     where = f"; results in {out_path}" if out_path else ""
-    click.echo(f"{len(results)} requests: {summary}{where}; resume record {state.path}", err=True)
+    click.echo(f"{_count(len(results), 'request')}: {summary}{where}; resume record {state.path}", err=True)
     click.echo(_credits_summary(results), err=True)
     code = exit_code(results)
     if code != OK:
