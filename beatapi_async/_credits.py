@@ -62,7 +62,7 @@ class CreditCap:
 class Reservation:
     """The credits one create was admitted with; corrected from its task's ``usage``."""
 
-    __slots__ = ("amount", "answered_at", "cap", "estimate", "probe", "sent_at", "task_id")
+    __slots__ = ("amount", "answered_at", "cap", "estimate", "key", "probe", "sent_at", "task_id")
 
     def __init__(self, amount: Decimal, estimate: Estimate, cap: CreditCap | None, *, probe: bool = False) -> None:
         self.amount = amount
@@ -70,6 +70,7 @@ class Reservation:
         self.cap = cap
         self.probe = probe
         self.task_id: str | None = None
+        self.key = ""  # how a shared ledger (Redis) names it
         # The ledger's event count when it was admitted, and when the create's outcome was known.
         self.sent_at = 0
         self.answered_at: int | None = None
