@@ -1,6 +1,6 @@
 """Credit admission a fleet of processes shares through Redis: one ledger per account.
 
-The same rule as ``LocalCreditAdmission`` (``_credits``), with the ledger in Redis so
+The same rule as ``LocalCreditAdmission`` (``_ledger``), with the ledger in Redis so
 every worker subtracts every other worker's creates: what is left is the balance of the
 fleet's last ``GET /v1/usage`` read minus the reservations of the creates the fleet sent
 since. Each step is one Lua script, so two workers never both take the last credits.
