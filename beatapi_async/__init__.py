@@ -9,6 +9,7 @@
 from ._budget import LocalPollBudget, PollBudget
 from ._client import AsyncBeatAPI
 from ._config import NOT_GIVEN, PollPolicy, Timeouts
+from ._credits import CreditAdmission, CreditCap
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -32,6 +33,7 @@ from ._exceptions import (
     WebhookVerificationError,
 )
 from ._gate import Coordinator, Gate, Lease, LocalGate
+from ._ledger import LocalCreditAdmission
 from ._models import (
     Deleted,
     EcommerceVideoRequest,
@@ -78,6 +80,8 @@ __all__ = [
     "ConflictError",
     "CoordinationError",
     "Coordinator",
+    "CreditAdmission",
+    "CreditCap",
     "Deleted",
     "EcommerceVideoRequest",
     "Estimate",
@@ -87,6 +91,7 @@ __all__ = [
     "InternalServerError",
     "InvalidResponseError",
     "Lease",
+    "LocalCreditAdmission",
     "LocalGate",
     "LocalPollBudget",
     "Media",
