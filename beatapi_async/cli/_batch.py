@@ -25,18 +25,19 @@ stops running.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from typing import IO, Any, Literal
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from .. import AsyncBeatAPI, BeatAPIError, MusicVideoRequest, Task, WaitTimeoutError
+from .. import AsyncBeatAPI, BeatAPIError, MusicVideoRequest, RequestValidationError, Task, WaitTimeoutError
+from .._credits import CreditCap
 from . import _output as out
 from ._common import INTERRUPTED, OK, USAGE_ERROR, CliError, run_async, settings, wants_json
-from ._lines import Line, Result, exit_code, invalid_result, read_batch, result_of
+from ._lines import Line, Result, credits_of, exit_code, invalid_result, read_batch, result_of
 from ._state import StateFile, check_against_state
 
 # -- progress -----------------------------------------------------------------------------
@@ -132,7 +133,9 @@ def _key_source(line: Line, state: StateFile) -> Callable[[], str]:
     return next_key
 
 
-async def _run_line(client: AsyncBeatAPI, line: Line, state: StateFile, view: View, timeout: float | None) -> Result:
+async def _run_line(
+    client: AsyncBeatAPI, line: Line, state: StateFile, view: View, timeout: float | None, cap: CreditCap | None
+) -> Result:
     request = line.request
     assert request is not None
     until: Literal["terminal", "actionable"] = (
@@ -140,6 +143,7 @@ async def _run_line(client: AsyncBeatAPI, line: Line, state: StateFile, view: Vi
     )
     recorded = state.records.get(line.key, {}).get("task_id")
     task_id: str | None = recorded
+    last: Task | None = None
     try:
         if recorded is not None:
             # Created by an earlier run: wait on it, never create it again. It holds its
@@ -152,25 +156,28 @@ async def _run_line(client: AsyncBeatAPI, line: Line, state: StateFile, view: Vi
             return result_of(line, task, resumed=True)
 
         def on_created(created: Task) -> None:
-            nonlocal task_id
-            task_id = created.id
+            nonlocal task_id, last
+            task_id, last = created.id, created
             state.record(line, task_id=created.id)  # before waiting: a rerun must not create it again
             view.started(line, created, resumed=False)
 
         done = await client.run(
             request, timeout=timeout, until=until, on_update=view.update, raise_on_failure=False,
-            idempotency_key=_key_source(line, state), on_created=on_created,
+            idempotency_key=_key_source(line, state), on_created=on_created, max_credits=cap,
         )  # fmt: skip
         return result_of(line, done, resumed=False)
     except WaitTimeoutError as exc:
         status = str(exc.last_task.status) if exc.last_task is not None else "unknown"
-        return _unfinished(line, exc.task_id, status, exc, resumed=recorded is not None)
+        return _unfinished(line, exc.task_id, status, exc, resumed=recorded is not None, task=exc.last_task)
     except BeatAPIError as exc:
-        return _unfinished(line, task_id, "error", exc, resumed=recorded is not None)
+        return _unfinished(line, task_id, "error", exc, resumed=recorded is not None, task=last)
 
 
-def _unfinished(line: Line, task_id: str | None, status: str, error: BaseException, *, resumed: bool) -> Result:
+def _unfinished(
+    line: Line, task_id: str | None, status: str, error: BaseException, *, resumed: bool, task: Task | None = None
+) -> Result:
     return Result(
+        **credits_of(task),
         line=line.number,
         id=line.caller_id,
         workflow=line.workflow,
@@ -182,11 +189,19 @@ def _unfinished(line: Line, task_id: str | None, status: str, error: BaseExcepti
 
 
 class Output:
-    """``--out``: results appended as they come, rewritten in line order at the end."""
+    """``--out``: one result line per request, in the batch's line order.
 
-    def __init__(self, path: str | None) -> None:
+    A result is written as soon as every line before it has its result, so a run that
+    is killed leaves a file in line order (the lines not yet written are recorded in
+    the resume record, and the next run writes them).
+    """
+
+    def __init__(self, path: str | None, order: list[int] | None = None) -> None:
         self.path = path
         self._file: IO[str] | None = None
+        self._order = order or []
+        self._next = 0  # index in _order of the next line to write
+        self._waiting: dict[int, Result] = {}
 
     def __enter__(self) -> Output:
         if self.path is not None:
@@ -201,23 +216,34 @@ class Output:
             self._file.close()
 
     def write(self, result: Result) -> None:
-        if self._file is not None:
-            self._file.write(result.to_json() + "\n")
+        if self._file is None:
+            return
+        self._waiting[result.line] = result
+        ready: list[Result] = []
+        while self._next < len(self._order) and self._order[self._next] in self._waiting:
+            ready.append(self._waiting.pop(self._order[self._next]))
+            self._next += 1
+        if ready:
+            self._file.writelines(r.to_json() + "\n" for r in ready)
             self._file.flush()
 
     def finish(self, results: list[Result]) -> None:
-        if self.path is None or self._file is None:
+        if self._file is None:
             return
+        # Every line has its result by now; anything left (none expected) goes in line order.
+        self._file.writelines(r.to_json() + "\n" for r in sorted(self._waiting.values(), key=lambda r: r.line))
+        self._waiting.clear()
         self._file.close()
         self._file = None
-        tmp = f"{self.path}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.writelines(r.to_json() + "\n" for r in sorted(results, key=lambda r: r.line))
-        os.replace(tmp, self.path)
 
 
 async def run_batch(
-    client: AsyncBeatAPI, lines: list[Line], state: StateFile, output: Output, timeout: float | None
+    client: AsyncBeatAPI,
+    lines: list[Line],
+    state: StateFile,
+    output: Output,
+    timeout: float | None,
+    cap: CreditCap | None = None,
 ) -> list[Result]:
     """Run every valid line (each within the gate); report bad ones; return a result per line."""
     results = [invalid_result(line) for line in lines if line.error is not None]
@@ -230,7 +256,7 @@ async def run_batch(
                 view.note(f"{line.label}: skipped: {line.error}")
 
         async def one(line: Line) -> None:
-            result = await _run_line(client, line, state, view, timeout)
+            result = await _run_line(client, line, state, view, timeout, cap)
             results.append(result)
             output.write(result)
             view.finished(line, result)
@@ -249,8 +275,13 @@ async def run_batch(
 # -- the command ------------------------------------------------------------------------------
 
 
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 request``, ``2 requests`` (``many`` when the plural is not just an "s")."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def _results_table(results: list[Result]) -> Any:
-    t = out.table("LINE", "ID", "WORKFLOW", "TASK", "STATUS", "VIDEO / ERROR")
+    t = out.table("LINE", "ID", "WORKFLOW", "TASK", "STATUS", "RESERVED", "SETTLED", "REFUNDED", "VIDEO / ERROR")
     for r in results:
         t.add_row(
             str(r.line),
@@ -258,9 +289,25 @@ def _results_table(results: list[Result]) -> Any:
             r.workflow or "",
             r.task_id or "",
             out.status_text(r.status),
+            out.credits(r.credits_reserved),
+            out.credits(r.credits_settled),
+            out.credits(r.credits_refunded),
             r.video_url or r.error or "",
         )
     return t
+
+
+def _credits_summary(results: list[Result]) -> str:
+    """The batch's credits in all, as BeatAPI reported them per task."""
+
+    def total(name: str) -> str:
+        return out.credits(sum((getattr(r, name) or Decimal(0) for r in results), Decimal(0)))
+
+    unsent = sum(isinstance(r.error, str) and r.error.startswith(("insufficient_credits:", "max_credits:"))
+                 and r.task_id is None for r in results)  # fmt: skip
+    text = f"credits: {total('credits_reserved')} reserved, {total('credits_settled')} settled, "
+    text += f"{total('credits_refunded')} refunded"
+    return text + (f"; {unsent} not sent (credits)" if unsent else "")
 
 
 @click.command(short_help="Run a JSON Lines batch of requests (resumable).")
@@ -289,6 +336,12 @@ def _results_table(results: list[Result]) -> Any:
     is_flag=True,
     help="Check every line; show what each would do and cost, the total and the balance; create nothing.",
 )
+@click.option(
+    "--max-credits",
+    metavar="N",
+    help="Reserve at most N in all (credits; dollars on deployments that bill in dollars); "
+    "lines past it end unsent.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON Lines.")
 @click.pass_context
 def run(
@@ -298,6 +351,7 @@ def run(
     state_path: str | None,
     timeout: float,
     dry_run: bool,
+    max_credits: str | None,
     as_json: bool,
 ) -> None:
     """Run every request of a JSON Lines batch within the account's limits (resumable).
@@ -308,6 +362,10 @@ def run(
     creating (and paying for) them again.
     """
     options = settings(ctx)
+    try:
+        cap = None if max_credits is None else CreditCap(max_credits)
+    except RequestValidationError as exc:
+        raise CliError(f"--max-credits: {exc.rule}") from None
     # Made first: input URLs on the client's own base URL (a local emulator's uploads) are valid.
     client = options.client(auth=not dry_run)
     state = StateFile(state_path or f"{out_path or batch}.state")
@@ -315,6 +373,10 @@ def run(
     lines = read_batch(batch)
     check_against_state(lines, state)
     json_out = wants_json(ctx, as_json)
+
+    if not lines:
+        # Nothing to do is almost always a mistake (the wrong file, or a failed export).
+        raise CliError(f"{batch} holds no requests (every line is blank)", USAGE_ERROR)
 
     if dry_run:
         from ._plan import plan_items, print_plan, read_balance
@@ -326,22 +388,18 @@ def run(
             raise click.exceptions.Exit(USAGE_ERROR)
         return
 
-    if not lines:
-        click.echo(f"{batch} holds no requests", err=True)
-        return
-
     async def go() -> list[Result]:
         async with client:
-            return await run_batch(client, lines, state, output, timeout or None)
+            return await run_batch(client, lines, state, output, timeout or None, cap)
 
     state.open()
     try:
-        with Output(out_path) as output:
+        with Output(out_path, [line.number for line in lines]) as output:
             try:
                 results = run_async(go)
             except KeyboardInterrupt:
                 click.echo(
-                    f"interrupted: {state.created} created tasks are recorded in {state.path}; "
+                    f"interrupted: {_count(state.created, 'created task')} recorded in {state.path}; "
                     "run the same command again to resume (nothing is created twice)",
                     err=True,
                 )
@@ -355,10 +413,17 @@ def run(
             click.echo(result.to_json())
     elif out_path is None:
         out.console().print(_results_table(results))
-    labels = {"ok": "done", "failed": "failed", "invalid": "bad lines skipped", "error": "API errors"}
-    summary = ", ".join(f"{n} {label}" for k, label in labels.items() if (n := sum(r.outcome == k for r in results)))
+    labels = {
+        "ok": ("done", "done"),
+        "failed": ("failed", "failed"),
+        "invalid": ("bad line skipped", "bad lines skipped"),
+        "error": ("API error", "API errors"),
+    }
+    counts = {k: sum(r.outcome == k for r in results) for k in labels}
+    summary = ", ".join(_count(n, *labels[k]) for k, n in counts.items() if n)
     where = f"; results in {out_path}" if out_path else ""
-    click.echo(f"{len(results)} requests: {summary}{where}; resume record {state.path}", err=True)
+    click.echo(f"{_count(len(results), 'request')}: {summary}{where}; resume record {state.path}", err=True)
+    click.echo(_credits_summary(results), err=True)
     code = exit_code(results)
     if code != OK:
         raise click.exceptions.Exit(code)

@@ -66,15 +66,28 @@ URL_FIELDS = ("audio_url", "srt_url", "lip_ref_url")
 _STAND_IN = "https://example.com/local-file"
 
 
+def _looks_like_path(value: str) -> bool:
+    # Not a URL of any scheme (data: URLs have no "//"): the user meant a file on disk.
+    return "://" not in value and not value.lower().startswith("data:")
+
+
 def _with_stand_ins(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """``fields`` with each local file replaced by a public URL, to validate before uploading."""
+    """``fields`` with each local file replaced by a public URL, to validate before uploading.
 
-    def swap(value: Any) -> Any:
-        return _STAND_IN if isinstance(value, str) and _is_local(value) else value
+    A value that is no URL and names no file is refused as such ("no such file"), not
+    as a bad URL.
+    """
 
-    copy = {k: swap(v) if k in URL_FIELDS else v for k, v in fields.items()}
+    def swap(field: str, value: Any) -> Any:
+        if not isinstance(value, str) or not _looks_like_path(value):
+            return value
+        if not os.path.isfile(value):
+            raise RequestValidationError(field, f"no such file: {value}")
+        return _STAND_IN
+
+    copy = {k: swap(k, v) if k in URL_FIELDS else v for k, v in fields.items()}
     if isinstance(copy.get("images"), list):
-        copy["images"] = [swap(v) for v in copy["images"]]
+        copy["images"] = [swap(f"images[{i}]", v) for i, v in enumerate(copy["images"])]
     return copy
 
 
@@ -145,9 +158,8 @@ def _create_command(workflow: str, flags: Callable[[Any], Any]) -> click.Command
 
         show_task(ctx, as_json, run_async(go))
 
-    command.help = (
-        f"Create a {workflow.replace('-', ' ')} task. Images and audio may be URLs or local files (uploaded first)."
-    )
+    inputs = "Images and audio" if workflow == "music-video" else "Images"
+    command.help = f"Create a {workflow.replace('-', ' ')} task. {inputs} may be URLs or local files (uploaded first)."
     return command
 
 
