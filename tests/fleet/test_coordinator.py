@@ -220,7 +220,7 @@ async def test_a_blocked_event_loop_loses_its_leases_loudly_and_its_task_still_c
         lease = await client.gate.acquire()
         task = await client.ecommerce_video.create(ec(0))
         await lease.bind(task.id)
-        time.sleep(0.35)  # the loop is blocked past lease_seconds: nothing could renew
+        time.sleep(0.35)  # noqa: ASYNC251  # the loop is blocked on purpose, past lease_seconds
         with caplog.at_level("WARNING", logger="beatapi_async"):
             await client.gate.renew()
         assert "expired before they could be renewed" in caplog.text
