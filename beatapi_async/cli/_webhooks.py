@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import click
 from aiohttp import web
+from click.core import ParameterSource
 
 from .. import WebhookEvent
 from .._params import WebhookEventType
+from .._validate import is_loopback_host
 from . import _output as out
 from ._app import call, json_option, show
 from ._common import ENV_WEBHOOK_SECRET, USAGE_ERROR, CliError, run_async, wants_json
+from ._listen import MAX_BODY, plain, plain_json, serve
 
 EVENTS = ("task.succeeded", "task.failed")
 
@@ -96,64 +101,114 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port (0: a free one).")
 @click.option("--path", default="/beatapi/webhooks", show_default=True, help="URL path deliveries are POSTed to.")
 @click.option(
+    "--secret-file",
+    "secret_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="A file holding the endpoint's secret (one per line during a rotation).",
+)
+@click.option(
     "--secret",
     "secrets",
     multiple=True,
     envvar=ENV_WEBHOOK_SECRET,
     metavar="SECRET",
-    help=f"The endpoint's secret (default: ${ENV_WEBHOOK_SECRET}); repeat during a rotation.",
+    help=f"The secret itself (default: ${ENV_WEBHOOK_SECRET}). On the command line it shows in `ps`: "
+    "prefer the variable or --secret-file.",
 )
 @json_option
 @click.pass_context
 def webhooks_listen(
-    ctx: click.Context, host: str, port: int, path: str, secrets: tuple[str, ...], as_json: bool
+    ctx: click.Context,
+    host: str,
+    port: int,
+    path: str,
+    secret_files: tuple[Path, ...],
+    secrets: tuple[str, ...],
+    as_json: bool,
 ) -> None:
-    """Receive deliveries on a local HTTP server: verify each one and print it (Ctrl-C stops)."""
+    """Receive deliveries on a local HTTP server: verify each one and print it (Ctrl-C stops).
+
+    Deliveries are printed as plain text (control characters escaped). A connection
+    has 10 s to send its request, and at most 128 are open at once.
+    """
     from ..webhooks import aiohttp_handler
 
-    if not secrets:
-        raise CliError(f"no webhook secret: pass --secret or set {ENV_WEBHOOK_SECRET} (`webhooks create` shows it)")
+    if ctx.get_parameter_source("secrets") is ParameterSource.COMMANDLINE:
+        click.echo(
+            f"warning: a secret given with --secret is visible to other users in `ps`; "
+            f"use {ENV_WEBHOOK_SECRET} or --secret-file",
+            err=True,
+        )
+    all_secrets = [*secrets, *_read_secret_files(secret_files)]
+    if not all_secrets:
+        raise CliError(
+            f"no webhook secret: set {ENV_WEBHOOK_SECRET} or pass --secret-file (`webhooks create` shows the secret)"
+        )
     if not path.startswith("/"):
         raise click.BadParameter("must start with /", param_hint="--path")
     emit_json = wants_json(ctx, as_json)
-    con = out.console()
-    err = out.console(stderr=True)
+    # The CLI reports rejections itself (once); the library's warning would repeat them.
+    logging.getLogger("beatapi_async.webhooks").addHandler(logging.NullHandler())
 
     def on_event(event: WebhookEvent) -> None:
         if emit_json:
-            click.echo(json.dumps(out.to_jsonable(event), ensure_ascii=False))
+            click.echo(plain_json(json.dumps(out.to_jsonable(event), ensure_ascii=False)))
         else:
-            con.print(describe_event(event))
+            click.echo(plain(describe_event(event)))
 
     @web.middleware
     async def report_rejects(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
-        if response.status == 400 and isinstance(response, web.Response) and isinstance(response.body, bytes):
+        if response.status >= 400 and isinstance(response, web.Response) and isinstance(response.body, bytes):
             try:
                 reason = json.loads(response.body)["error"]["message"]
             except (ValueError, KeyError, TypeError):
                 reason = "not a valid delivery"
-            err.print(f"rejected a delivery from {request.remote}: {reason}")
+            what = "rejected a delivery" if response.status < 500 else "could not handle a delivery"
+            click.echo(plain(f"{what} from {request.remote}: {reason}"), err=True)
         return response
 
-    async def serve() -> None:
-        app = web.Application(middlewares=[report_rejects])
-        app.router.add_post(path, aiohttp_handler(list(secrets), on_event=on_event))
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
+    if not is_loopback_host(host):
+        click.echo(
+            f"warning: listening on {host} is reachable from other machines; deliveries are verified, "
+            "but prefer 127.0.0.1 behind a tunnel or proxy",
+            err=True,
+        )
+
+    async def run() -> None:
+        app = web.Application(middlewares=[report_rejects], client_max_size=MAX_BODY)
+        app.router.add_post(path, aiohttp_handler(all_secrets, on_event=on_event))
         try:
-            try:
-                await web.TCPSite(runner, host, port).start()
-            except OSError as exc:
-                raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", USAGE_ERROR) from None
-            bound_host, bound_port = runner.addresses[0][:2]
+            runner, server, _ = await serve(app, host, port)
+        except OSError as exc:
+            raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", USAGE_ERROR) from None
+        try:
+            bound_host, bound_port = server.sockets[0].getsockname()[:2]
             shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-            err.print(f"listening on http://{shown}:{bound_port}{path} for BeatAPI deliveries; Ctrl-C stops")
+            click.echo(f"listening on http://{shown}:{bound_port}{path} for BeatAPI deliveries; Ctrl-C stops", err=True)
             await asyncio.Event().wait()
         finally:
+            server.close()
             await runner.cleanup()
 
     try:
-        run_async(serve)
+        run_async(run)
     except KeyboardInterrupt:
-        err.print("stopped")
+        click.echo("stopped", err=True)
+
+
+def _read_secret_files(paths: tuple[Path, ...]) -> list[str]:
+    found: list[str] = []
+    for file in paths:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or exc
+            raise CliError(f"cannot read --secret-file {str(file)!r}: {why}") from None
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if not lines:
+            raise CliError(f"--secret-file {str(file)!r} is empty")
+        found.extend(lines)
+    return found
