@@ -9,6 +9,7 @@
 from ._budget import LocalPollBudget, PollBudget
 from ._client import AsyncBeatAPI
 from ._config import NOT_GIVEN, PollPolicy, Timeouts
+from ._credits import CreditAdmission, CreditCap, LocalCreditAdmission
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -78,6 +79,8 @@ __all__ = [
     "ConflictError",
     "CoordinationError",
     "Coordinator",
+    "CreditAdmission",
+    "CreditCap",
     "Deleted",
     "EcommerceVideoRequest",
     "Estimate",
@@ -87,6 +90,7 @@ __all__ = [
     "InternalServerError",
     "InvalidResponseError",
     "Lease",
+    "LocalCreditAdmission",
     "LocalGate",
     "LocalPollBudget",
     "Media",

@@ -54,6 +54,7 @@ from .resources import (
 )
 
 if TYPE_CHECKING:
+    from ._credits import CreditAdmission, MaxCredits
     from ._gate import Coordinator, Gate
     from ._models import File, Task, TaskRequest, WebhookEvent
     from ._options import RequestOptions, Unpack
@@ -62,7 +63,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 logger = get_logger("beatapi_async")
-_MAX_REMEMBERED_UPLOADS = 10_000
+_MAX_REMEMBERED_AUDIO = 10_000
 
 
 def _structure(data: Any, cls: type[T]) -> T:
@@ -146,13 +147,14 @@ class AsyncBeatAPI:
         remember_secret(self._config.api_key)
         self._scheduler: PollScheduler | None = None
         self._gate: Gate | None = None
+        self._credit_admission: CreditAdmission | None = None
         if coordinator is not None and not (callable(getattr(coordinator, "gate", None))
                                             and callable(getattr(coordinator, "poll_budget", None))):  # fmt: skip
             raise RequestValidationError("coordinator", "must be a coordinator such as redis.RedisCoordinator")
         self._coordinator = coordinator
         self._gate_owned = False  # made here (loop-bound), not set by the caller
         self._loop: asyncio.AbstractEventLoop | None = None
-        # Lengths of the audio files this client uploaded, by URL: what ``estimate`` bills by.
+        # Lengths BeatAPI measured for audio this client uploaded or created tasks with, by URL.
         self._audio_lengths: dict[str, float] = {}
         self._closed = False
         # ``with_options`` clients share the root's session, gate and poller.
@@ -454,18 +456,22 @@ class AsyncBeatAPI:
         raise_on_failure: bool = True,
         idempotency_key: str | Callable[[], str] | None = None,
         on_created: Callable[[Task], Any] | None = None,
+        max_credits: MaxCredits = None,
     ) -> Task:
         """Admit one request through the concurrency gate, create it and wait for it.
 
         ``idempotency_key``: a key, or a callable asked before each create attempt (a new
         attempt follows a 429 ``user_concurrency_exceeded``); default: a fresh one.
         ``on_created(task)`` runs as soon as BeatAPI accepted the create (e.g. to record the id).
+        No create is sent that the account's balance (or ``max_credits``: a number, or a
+        ``CreditCap`` shared by several calls) cannot cover: ``InsufficientCreditsError``
+        with ``status`` None is raised instead (README "Credits").
         """
         from ._runner import run_one
 
         return await run_one(
             self, request, timeout=timeout, until=until, on_update=on_update, raise_on_failure=raise_on_failure,
-            idempotency_key=idempotency_key, on_created=on_created,
+            idempotency_key=idempotency_key, on_created=on_created, max_credits=max_credits,
         )  # fmt: skip
 
     @overload
@@ -479,6 +485,7 @@ class AsyncBeatAPI:
         on_update: Callable[[Task], Any] | None = None,
         idempotency_key: Callable[[int, TaskRequest], str] | None = None,
         on_created: Callable[[Task], Any] | None = None,
+        max_credits: MaxCredits = None,
     ) -> list[Task]: ...
 
     @overload
@@ -492,6 +499,7 @@ class AsyncBeatAPI:
         on_update: Callable[[Task], Any] | None = None,
         idempotency_key: Callable[[int, TaskRequest], str] | None = None,
         on_created: Callable[[Task], Any] | None = None,
+        max_credits: MaxCredits = None,
     ) -> list[Task | BaseException]: ...
 
     async def run_many(
@@ -504,6 +512,7 @@ class AsyncBeatAPI:
         on_update: Callable[[Task], Any] | None = None,
         idempotency_key: Callable[[int, TaskRequest], str] | None = None,
         on_created: Callable[[Task], Any] | None = None,
+        max_credits: MaxCredits = None,
     ) -> list[Task] | list[Task | BaseException]:
         """Run many requests within the account's limits; results in input order.
 
@@ -511,12 +520,14 @@ class AsyncBeatAPI:
         ``idempotency_key(index, request) -> str``: each request's key, so a job a queue delivers
         again after a crash waits for the task it already created instead of paying for another.
         ``on_created(task)`` runs as each create is accepted (e.g. to record the id).
+        ``max_credits``: what the batch may reserve in all; past it (or past what the balance
+        covers) a request ends with a local ``InsufficientCreditsError`` and nothing is sent.
         """
         from ._runner import run_many
 
         return await run_many(
             self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update,
-            idempotency_key=idempotency_key, on_created=on_created,
+            idempotency_key=idempotency_key, on_created=on_created, max_credits=max_credits,
         )  # fmt: skip
 
     @overload
@@ -530,6 +541,7 @@ class AsyncBeatAPI:
         on_update: Callable[[Task], Any] | None = None,
         idempotency_key: Callable[[int, TaskRequest], str] | None = None,
         on_created: Callable[[Task], Any] | None = None,
+        max_credits: MaxCredits = None,
     ) -> AsyncIterator[Task]: ...
 
     @overload
@@ -543,6 +555,7 @@ class AsyncBeatAPI:
         on_update: Callable[[Task], Any] | None = None,
         idempotency_key: Callable[[int, TaskRequest], str] | None = None,
         on_created: Callable[[Task], Any] | None = None,
+        max_credits: MaxCredits = None,
     ) -> AsyncIterator[Task | BaseException]: ...
 
     def as_completed(
@@ -555,6 +568,7 @@ class AsyncBeatAPI:
         on_update: Callable[[Task], Any] | None = None,
         idempotency_key: Callable[[int, TaskRequest], str] | None = None,
         on_created: Callable[[Task], Any] | None = None,
+        max_credits: MaxCredits = None,
     ) -> AsyncIterator[Task] | AsyncIterator[Task | BaseException]:
         """Run many requests within the account's limits; yield each result as it finishes.
 
@@ -564,7 +578,7 @@ class AsyncBeatAPI:
 
         return as_completed(
             self, requests, return_exceptions=return_exceptions, timeout=timeout, until=until, on_update=on_update,
-            idempotency_key=idempotency_key, on_created=on_created,
+            idempotency_key=idempotency_key, on_created=on_created, max_credits=max_credits,
         )  # fmt: skip
 
     # -- credits (_pricing.py, _credits.py) --------------------------------------------
@@ -580,7 +594,8 @@ class AsyncBeatAPI:
         """What BeatAPI will reserve for ``request``, from the launch price table; sends nothing.
 
         A Music Video's billable length is ``audio_seconds=``, else the length BeatAPI
-        measured for audio this client uploaded (``files.upload``), else unknown: then
+        measured for the audio (uploaded by this client, or billed for a task it created
+        with the same ``audio_url``), else unknown: then
         ``exact`` is False and ``credits`` is the upper bound (the longest audio BeatAPI
         accepts). ``operation="edit_shot"`` prices a shot edit of the task ``request``
         made (``shot_seconds``, default 5); ``"compose"`` its fixed compose price.
@@ -593,13 +608,16 @@ class AsyncBeatAPI:
         )  # fmt: skip
 
     def _remember_upload(self, file: File) -> None:
-        """Keep an uploaded audio file's measured length for ``estimate`` (bounded: oldest forgotten)."""
-        if file.audio_duration_seconds is None:
-            return
+        """Keep an uploaded audio file's measured length for ``estimate``."""
+        if file.audio_duration_seconds is not None:
+            self._remember_audio(file.url, float(file.audio_duration_seconds))
+
+    def _remember_audio(self, url: str, seconds: float) -> None:
+        """Keep the length BeatAPI measured for the audio at ``url`` (bounded: the oldest is forgotten)."""
         lengths = self._audio_lengths
-        lengths.pop(file.url, None)
-        lengths[file.url] = float(file.audio_duration_seconds)
-        while len(lengths) > _MAX_REMEMBERED_UPLOADS:
+        lengths.pop(url, None)
+        lengths[url] = seconds
+        while len(lengths) > _MAX_REMEMBERED_AUDIO:
             del lengths[next(iter(lengths))]
 
     @property
@@ -629,6 +647,31 @@ class AsyncBeatAPI:
     def coordinator(self) -> Coordinator | None:
         """What this client shares with other processes (``coordinator=``), or None."""
         return self._coordinator
+
+    @property
+    def credit_admission(self) -> CreditAdmission:
+        """What ``run``/``run_many`` reserve credits through before each create (replaceable).
+
+        With a coordinator that offers one (``credit_admission(client)``), the fleet's ledger.
+        """
+        if self._root is not self:
+            return self._root.credit_admission  # one ledger per account view, shared
+        if self._credit_admission is None:
+            make = getattr(self._coordinator, "credit_admission", None)
+            if callable(make):
+                self._credit_admission = make(self)
+            else:
+                from ._credits import LocalCreditAdmission
+
+                self._credit_admission = LocalCreditAdmission(self)
+        return self._credit_admission
+
+    @credit_admission.setter
+    def credit_admission(self, admission: CreditAdmission) -> None:
+        if self._root is not self:
+            self._root.credit_admission = admission
+            return
+        self._credit_admission = admission
 
 
 def _describe(exc: BaseException) -> str:

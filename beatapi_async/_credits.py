@@ -28,7 +28,7 @@ from ._logging import get_logger
 
 if TYPE_CHECKING:
     from ._client import AsyncBeatAPI
-    from ._models import Task, TaskUsage
+    from ._models import Task, TaskRequest, TaskUsage
     from ._pricing import Estimate
 
 logger = get_logger("beatapi_async")
@@ -82,8 +82,9 @@ class Reservation:
 class CreditAdmission(Protocol):
     """Admission by credits. Callers: ``reserve`` -> create -> ``created`` or ``not_created``; ``finished``."""
 
-    async def reserve(self, estimate: Estimate, *, cap: CreditCap | None = None) -> Reservation:
-        """Take what a create will reserve from what is left, or raise a local ``InsufficientCreditsError``."""
+    async def reserve(self, request: TaskRequest | Estimate, *, cap: CreditCap | None = None) -> Reservation:
+        """Take what a create of ``request`` will reserve from what is left, or raise a local
+        ``InsufficientCreditsError`` (``request``: a request, priced by ``client.estimate``, or an ``Estimate``)."""
 
     async def created(self, reservation: Reservation, task: Task) -> None:
         """BeatAPI accepted the create: correct the reservation from the task's own ``usage``."""
@@ -91,8 +92,8 @@ class CreditAdmission(Protocol):
     async def not_created(self, reservation: Reservation, error: BaseException) -> None:
         """The create failed: give the reservation back when provably nothing was charged."""
 
-    async def finished(self, reservation: Reservation, task: Task) -> None:
-        """The task ended: a failed task's refund returns to the pool."""
+    async def finished(self, task: Task) -> None:
+        """A task admitted here ended: a failed task's refund returns to the pool (idempotent)."""
 
 
 def insufficient(needed: Decimal, left: Decimal, estimate: Estimate, *, cap: bool) -> InsufficientCreditsError:
@@ -175,11 +176,12 @@ class LocalCreditAdmission:
         self._by_task: dict[str, Reservation] = {}
         self._stale = False  # something since the last read made the balance higher (a refund)
         self._doubt = False  # BeatAPI refused a create for credits: our view was too high
-        # The table amount BeatAPI refused (402) before the unit was known, and the balance then.
-        self._short: Decimal | None = None
-        self._short_at = Decimal(0)
+        # BeatAPI refused a create we could not price for sure (402): no more tries until a read
+        # shows a balance above this one.
+        self._blocked_at: Decimal | None = None
         self._answered: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.units = UnitLearner()
         self.refused = 0
 
@@ -209,8 +211,8 @@ class LocalCreditAdmission:
         started = self._tick()
         usage = await self._client.usage.get()
         self._balance = usage.credit_balance
-        if self._short is not None and self._balance > self._short_at:
-            self._short = None  # more than when BeatAPI said no: worth asking again
+        if self._blocked_at is not None and self._balance > self._blocked_at:
+            self._blocked_at = None  # more than when BeatAPI said no: worth asking again
         self._read_started = started
         self._read_at = time.monotonic()
         self._stale = self._doubt = False
@@ -232,6 +234,21 @@ class LocalCreditAdmission:
                 self._answered.clear()
                 await self._answered.wait()
 
+    def _bind_loop(self) -> None:
+        """Primitives for the running loop (one client on successive ``asyncio.run``)."""
+        loop = asyncio.get_running_loop()
+        if loop is self._loop:
+            return
+        if self._loop is not None:
+            # Creates in flight on the old loop will never be answered here: they stay
+            # counted until the next read, which is made before the next decision.
+            for r in self._pending:
+                if r.answered_at is None:
+                    r.answered_at = self._tick()
+            self._in_flight = 0
+            self._doubt = True
+        self._loop, self._lock, self._answered = loop, asyncio.Lock(), None
+
     def _answer(self, reservation: Reservation) -> None:
         if reservation.answered_at is None and reservation in self._pending:
             self._in_flight -= 1
@@ -241,13 +258,21 @@ class LocalCreditAdmission:
 
     # -- the protocol ------------------------------------------------------------------------
 
-    async def reserve(self, estimate: Estimate, *, cap: CreditCap | None = None) -> Reservation:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
+    async def reserve(self, request: TaskRequest | Estimate, *, cap: CreditCap | None = None) -> Reservation:
+        from ._pricing import Estimate
+
+        def price() -> Estimate:
+            # Priced again after waiting: an answer may have told a song's length or the unit.
+            return request if isinstance(request, Estimate) else self._client.estimate(request)
+
+        self._bind_loop()
+        assert self._lock is not None
         async with self._lock:  # one decision at a time, in arrival order
+            estimate = price()
             amount = self.units.amount(estimate)
             if cap is not None and amount > cap.left:
                 await self._settle_in_flight()  # their usage may lower what they hold of the cap
+                estimate = price()
                 amount = self.units.amount(estimate)
                 if amount > cap.left:
                     self.refused += 1
@@ -264,6 +289,7 @@ class LocalCreditAdmission:
                 await self._settle_in_flight()
                 if self._stale or self._straddled() or time.monotonic() - self._read_at >= self._refresh_interval:
                     await self._read()
+                estimate = price()
                 amount = self.units.amount(estimate)
                 left = self.left
                 assert left is not None
@@ -282,21 +308,24 @@ class LocalCreditAdmission:
             return reservation
 
     def _may_probe(self, estimate: Estimate) -> bool:
-        """Before any answer told the unit, one create the table cannot fit may ask BeatAPI itself.
+        """Whether a create the figures cannot show covered may ask BeatAPI itself, one at a time.
 
-        A deployment that bills in dollars shows a balance the launch table (credits) can
-        never fit; refusing locally would refuse everything. One create at a time finds out;
-        BeatAPI's 402 (the launch unit, and truly short) stops further tries at that price.
+        Two cases cannot be decided here: before any answer told the unit (a deployment that
+        bills in dollars shows a balance the launch table's credits never fit: refusing would
+        refuse everything), and a song of unknown length (its estimate is the upper bound; the
+        song may well be short). BeatAPI's 402 to such a create stops further tries until a
+        read shows more credits: at most one 402 per balance.
         """
-        if self.units.ratio is not None or self._balance is None or self._balance <= 0:
+        if self.units.ratio is not None and estimate.exact:
             return False
-        if any(r.probe for r in self._pending if r.answered_at is None):
+        if self._balance is None or self._balance <= 0 or self.left is None or self.left <= 0:
             return False
-        return self._short is None or estimate.credits < self._short
+        if self._blocked_at is not None and self._balance <= self._blocked_at:
+            return False
+        return not any(r.probe for r in self._pending if r.answered_at is None)
 
     async def created(self, reservation: Reservation, task: Task) -> None:
         self._answer(reservation)
-        reservation.probe = False
         self.units.learn(reservation.estimate, task.usage)
         twin = self._by_task.get(task.id)
         if twin is not None and twin is not reservation:
@@ -310,25 +339,23 @@ class LocalCreditAdmission:
 
     async def not_created(self, reservation: Reservation, error: BaseException) -> None:
         self._answer(reservation)
-        reservation.probe = False
         if isinstance(error, APIStatusError) and error.status is not None and error.status < 500:
             # BeatAPI answered with a refusal: nothing was created, nothing charged.
             self._forget(reservation)
             if error.status == 402:
                 self._doubt = True  # spent elsewhere, or the table was wrong: read before the next
-                if self.units.ratio is None:
-                    table = reservation.estimate.credits
-                    self._short = table if self._short is None else min(self._short, table)
-                    self._short_at = self._balance or Decimal(0)
+                if reservation.probe:
+                    self._blocked_at = self._balance or Decimal(0)
         # Otherwise the create may have reached BeatAPI (a lost answer, a cancel): it stays
         # counted until a read that began after now shows the balance with or without it.
 
-    async def finished(self, reservation: Reservation, task: Task) -> None:
+    async def finished(self, task: Task) -> None:
         usage = task.usage
         refunded = usage.credits_refunded if usage is not None else Decimal(0)
         if refunded <= 0:
             return
-        if reservation in self._pending:
+        reservation = self._by_task.get(task.id)
+        if reservation is not None:
             # Not in any read yet: what it holds of the balance is the charge minus the refund.
             charged = charged_amount(usage) or reservation.amount
             self._correct(reservation, max(Decimal(0), min(reservation.amount, charged - refunded)), cap=False)
@@ -355,3 +382,41 @@ class LocalCreditAdmission:
                 self._in_flight -= 1
             if reservation.task_id is not None and self._by_task.get(reservation.task_id) is reservation:
                 del self._by_task[reservation.task_id]
+
+
+MaxCredits = Decimal | int | float | str | CreditCap | None
+"""``max_credits=``: a number (this call's own cap), a ``CreditCap`` shared by several calls, or None."""
+
+
+def as_cap(max_credits: MaxCredits) -> CreditCap | None:
+    """The cap ``max_credits=`` stands for (checked before anything is sent)."""
+    if max_credits is None or isinstance(max_credits, CreditCap):
+        return max_credits
+    return CreditCap(max_credits)
+
+
+async def create_within_credits(
+    client: AsyncBeatAPI, request: TaskRequest, *, idempotency_key: str | None, cap: CreditCap | None
+) -> Task:
+    """Reserve what ``request`` costs through ``client.credit_admission``, then create it.
+
+    Raises a local ``InsufficientCreditsError`` (nothing sent) when the balance or ``cap``
+    cannot cover it.
+    """
+    from ._models import MusicVideoRequest
+    from .resources._common import create_task
+
+    admission = client.credit_admission
+    reservation = await admission.reserve(request, cap=cap)
+    try:
+        task = await create_task(client, request, idempotency_key=idempotency_key)
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            await admission.not_created(reservation, exc)
+        raise
+    seconds = task.usage.billable_duration_seconds if task.usage is not None else None
+    if isinstance(request, MusicVideoRequest) and request.duration is None and seconds:
+        # What BeatAPI measured for this song prices its next use exactly.
+        client._remember_audio(request.audio_url, float(seconds))
+    await admission.created(reservation, task)
+    return task

@@ -39,7 +39,7 @@ SHOT_EDIT_DEFAULT_SECONDS: Final = R.EDIT_DEFAULT_DURATION
 MAX_AUDIO_SECONDS: Final = R.AUDIO_DURATION_RANGE[1]
 
 Operation = Literal["create", "edit_shot", "compose"]
-SecondsSource = Literal["duration", "audio_seconds", "upload", "upper_bound", "shot_seconds", "fixed"]
+SecondsSource = Literal["duration", "audio_seconds", "measured", "upper_bound", "shot_seconds", "fixed"]
 
 
 def music_video_rate(
@@ -97,7 +97,7 @@ class Estimate:
         where = {
             "duration": "the request's duration",
             "audio_seconds": "audio_seconds=",
-            "upload": "the uploaded audio's length",
+            "measured": "the length BeatAPI measured for this audio",
             "upper_bound": f"audio length unknown: the longest audio BeatAPI accepts ({MAX_AUDIO_SECONDS} s)",
             "shot_seconds": "the shot's seconds",
             "fixed": "a fixed price",
@@ -120,8 +120,8 @@ def estimate(
 ) -> Estimate:
     """Price ``request`` (a ``MusicVideoRequest`` or ``EcommerceVideoRequest``) from the launch table.
 
-    ``known_audio`` maps the URLs of audio files this client uploaded to their
-    lengths. ``operation="edit_shot"`` prices a shot edit of the task the request
+    ``known_audio`` maps audio URLs to the lengths BeatAPI measured for them (files this
+    client uploaded, songs of tasks it created). ``operation="edit_shot"`` prices a shot edit of the task the request
     made (its rate x ``shot_seconds``, default 5); ``"compose"`` the fixed compose price.
     """
     from ._exceptions import RequestValidationError
@@ -161,7 +161,7 @@ def estimate(
     if audio_seconds is not None:
         seconds, source = billable_seconds(audio_seconds), "audio_seconds"
     elif known is not None:
-        seconds, source = billable_seconds(known), "upload"
+        seconds, source = billable_seconds(known), "measured"
     else:
         # BeatAPI measures the audio at create; ``duration`` only counts when it cannot.
         seconds, source = MAX_AUDIO_SECONDS, "upper_bound"

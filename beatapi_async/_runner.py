@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ._credits import CreditCap, MaxCredits, as_cap, create_within_credits
 from ._exceptions import BeatAPIError, ConcurrencyLimitError, RequestValidationError
 from ._models import EcommerceVideoRequest, MusicVideoRequest, Task, TaskRequest
 from ._validate import check_idempotency_key
-from .resources._common import create_task
 from .waiting import OnUpdate, Until, _call, wait_for_task
 
 if TYPE_CHECKING:
@@ -78,14 +78,14 @@ async def _acquire(gate: Gate) -> Lease:
 
 
 async def _admit_and_create(
-    client: AsyncBeatAPI, request: TaskRequest, idempotency_key: KeySource
+    client: AsyncBeatAPI, request: TaskRequest, idempotency_key: KeySource, cap: CreditCap | None
 ) -> tuple[Lease, Task]:
     lease = await _acquire(client.gate)
     try:
         while True:
             key = idempotency_key() if callable(idempotency_key) else idempotency_key
             try:
-                return lease, await create_task(client, request, idempotency_key=key)
+                return lease, await create_within_credits(client, request, idempotency_key=key, cap=cap)
             except ConcurrencyLimitError as exc:
                 # Nothing was created: back in line, at its head (a callable key source is asked again).
                 await lease.requeue(exc.retry_after)
@@ -105,6 +105,7 @@ async def run_one(
     raise_on_failure: bool = True,
     idempotency_key: KeySource = None,
     on_created: OnCreated | None = None,
+    max_credits: MaxCredits = None,
 ) -> Task:
     """Admit, create and wait for one request.
 
@@ -129,10 +130,12 @@ async def run_one(
         last = update
         if not update.is_running:
             await release()  # storyboard_ready/requires_action/terminal: no longer counted
+        if update.is_terminal:
+            await client.credit_admission.finished(update)  # a failed task's refund goes back
         await _call(on_update, update)
 
     try:
-        lease, task = await _admit_and_create(client, request, idempotency_key)
+        lease, task = await _admit_and_create(client, request, idempotency_key, as_cap(max_credits))
         last = task
         if not task.is_running:
             # A create replayed by its Idempotency-Key may answer a task already past
@@ -175,6 +178,7 @@ def _start(
     if options.get("on_created") is not None and not callable(options["on_created"]):
         raise RequestValidationError("on_created", "must be a callable taking the created Task")
     keys = _keys_of(items, idempotency_key)
+    options["max_credits"] = as_cap(options.get("max_credits"))  # one cap for the whole batch
     loop = asyncio.get_running_loop()
     pairs = zip(items, keys, strict=True)
     return [loop.create_task(run_one(client, r, idempotency_key=k, **options)) for r, k in pairs]

@@ -147,7 +147,7 @@ async def test_a_refund_returns_to_the_pool() -> None:
     with pytest.raises(InsufficientCreditsError):
         await credits.reserve(ec())
     account.balance = Decimal(150)  # task_1 failed: BeatAPI refunded it
-    await credits.finished(r1, task("task_1", 150, refunded=150, status="failed"))
+    await credits.finished(task("task_1", 150, refunded=150, status="failed"))
     assert credits.left == 150  # from the task's own usage: it was not in any read yet
     reads = account.reads
     await credits.reserve(ec())  # the refunded credits pay for it
@@ -170,7 +170,7 @@ async def test_a_refund_after_a_read_is_seen_by_the_next_read_only() -> None:
         await credits.reserve(ec())  # nothing changed: refused without another read
     assert account.reads == 2
     account.balance = Decimal(150)
-    await credits.finished(r1, task("task_1", 150, refunded=150, status="failed"))
+    await credits.finished(task("task_1", 150, refunded=150, status="failed"))
     assert credits.left == 0  # the read had its charge; whether it had the refund, only a read says
     await credits.reserve(ec())  # the refund made the view stale: read again, 150 left
     assert account.reads == 3
@@ -213,7 +213,7 @@ async def test_the_cap_stops_admission_and_is_not_given_back_by_refunds() -> Non
     assert (info.value.status, info.value.code) == (None, "max_credits")
     assert cap.reserved == 300 and cap.left == 100
     await credits.created(r1, task("task_1", 150))
-    await credits.finished(r1, task("task_1", 150, refunded=150, status="failed"))
+    await credits.finished(task("task_1", 150, refunded=150, status="failed"))
     assert cap.reserved == 300  # "never reserves more than max_credits in all"
     # A create BeatAPI refused reserved nothing: it leaves the cap as it found it.
     small = CreditCap(150)
@@ -264,3 +264,20 @@ async def test_no_balance_at_all_sends_nothing() -> None:
     credits = admission(Account(0))
     with pytest.raises(InsufficientCreditsError):
         await credits.reserve(ec())
+
+
+def test_creates_left_in_flight_by_an_ended_event_loop_do_not_stall_the_next() -> None:
+    account = Account(300)
+    credits = admission(account, settle_timeout=30, refresh_interval=3600)
+
+    async def first() -> None:
+        await credits.reserve(ec())
+        await credits.reserve(ec())  # both in flight when the loop ends: never answered
+
+    asyncio.run(first())
+    account.balance = Decimal(150)  # BeatAPI had charged one of them
+
+    async def second() -> Any:
+        return await asyncio.wait_for(credits.reserve(ec()), 1)
+
+    assert asyncio.run(second()).amount == 150  # the balance was read again: 150 left

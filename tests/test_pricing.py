@@ -178,7 +178,7 @@ async def test_an_uploaded_songs_length_makes_the_estimate_exact(fake, client) -
     song = await client.files.upload(wav_bytes(12.3), filename="song.wav")
     request = MusicVideoRequest(images=IMAGES, audio_url=song.url)
     est = client.estimate(request)
-    assert est.exact and est.seconds_from == "upload" and est.billable_seconds == 13
+    assert est.exact and est.seconds_from == "measured" and est.billable_seconds == 13
     # the argument wins over what the client knows
     assert client.estimate(request, audio_seconds=20).billable_seconds == 20
     # another client never uploaded it: unknown

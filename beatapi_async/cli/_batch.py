@@ -27,15 +27,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from typing import IO, Any, Literal
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from .. import AsyncBeatAPI, BeatAPIError, MusicVideoRequest, Task, WaitTimeoutError
+from .. import AsyncBeatAPI, BeatAPIError, MusicVideoRequest, RequestValidationError, Task, WaitTimeoutError
+from .._credits import CreditCap
 from . import _output as out
 from ._common import INTERRUPTED, OK, USAGE_ERROR, CliError, run_async, settings, wants_json
-from ._lines import Line, Result, exit_code, invalid_result, read_batch, result_of
+from ._lines import Line, Result, credits_of, exit_code, invalid_result, read_batch, result_of
 from ._state import StateFile, check_against_state
 
 # -- progress -----------------------------------------------------------------------------
@@ -131,7 +133,9 @@ def _key_source(line: Line, state: StateFile) -> Callable[[], str]:
     return next_key
 
 
-async def _run_line(client: AsyncBeatAPI, line: Line, state: StateFile, view: View, timeout: float | None) -> Result:
+async def _run_line(
+    client: AsyncBeatAPI, line: Line, state: StateFile, view: View, timeout: float | None, cap: CreditCap | None
+) -> Result:
     request = line.request
     assert request is not None
     until: Literal["terminal", "actionable"] = (
@@ -139,6 +143,7 @@ async def _run_line(client: AsyncBeatAPI, line: Line, state: StateFile, view: Vi
     )
     recorded = state.records.get(line.key, {}).get("task_id")
     task_id: str | None = recorded
+    last: Task | None = None
     try:
         if recorded is not None:
             # Created by an earlier run: wait on it, never create it again. It holds its
@@ -151,25 +156,28 @@ async def _run_line(client: AsyncBeatAPI, line: Line, state: StateFile, view: Vi
             return result_of(line, task, resumed=True)
 
         def on_created(created: Task) -> None:
-            nonlocal task_id
-            task_id = created.id
+            nonlocal task_id, last
+            task_id, last = created.id, created
             state.record(line, task_id=created.id)  # before waiting: a rerun must not create it again
             view.started(line, created, resumed=False)
 
         done = await client.run(
             request, timeout=timeout, until=until, on_update=view.update, raise_on_failure=False,
-            idempotency_key=_key_source(line, state), on_created=on_created,
+            idempotency_key=_key_source(line, state), on_created=on_created, max_credits=cap,
         )  # fmt: skip
         return result_of(line, done, resumed=False)
     except WaitTimeoutError as exc:
         status = str(exc.last_task.status) if exc.last_task is not None else "unknown"
-        return _unfinished(line, exc.task_id, status, exc, resumed=recorded is not None)
+        return _unfinished(line, exc.task_id, status, exc, resumed=recorded is not None, task=exc.last_task)
     except BeatAPIError as exc:
-        return _unfinished(line, task_id, "error", exc, resumed=recorded is not None)
+        return _unfinished(line, task_id, "error", exc, resumed=recorded is not None, task=last)
 
 
-def _unfinished(line: Line, task_id: str | None, status: str, error: BaseException, *, resumed: bool) -> Result:
+def _unfinished(
+    line: Line, task_id: str | None, status: str, error: BaseException, *, resumed: bool, task: Task | None = None
+) -> Result:
     return Result(
+        **credits_of(task),
         line=line.number,
         id=line.caller_id,
         workflow=line.workflow,
@@ -230,7 +238,12 @@ class Output:
 
 
 async def run_batch(
-    client: AsyncBeatAPI, lines: list[Line], state: StateFile, output: Output, timeout: float | None
+    client: AsyncBeatAPI,
+    lines: list[Line],
+    state: StateFile,
+    output: Output,
+    timeout: float | None,
+    cap: CreditCap | None = None,
 ) -> list[Result]:
     """Run every valid line (each within the gate); report bad ones; return a result per line."""
     results = [invalid_result(line) for line in lines if line.error is not None]
@@ -243,7 +256,7 @@ async def run_batch(
                 view.note(f"{line.label}: skipped: {line.error}")
 
         async def one(line: Line) -> None:
-            result = await _run_line(client, line, state, view, timeout)
+            result = await _run_line(client, line, state, view, timeout, cap)
             results.append(result)
             output.write(result)
             view.finished(line, result)
@@ -268,7 +281,7 @@ def _count(n: int, one: str, many: str | None = None) -> str:
 
 
 def _results_table(results: list[Result]) -> Any:
-    t = out.table("LINE", "ID", "WORKFLOW", "TASK", "STATUS", "VIDEO / ERROR")
+    t = out.table("LINE", "ID", "WORKFLOW", "TASK", "STATUS", "RESERVED", "SETTLED", "REFUNDED", "VIDEO / ERROR")
     for r in results:
         t.add_row(
             str(r.line),
@@ -276,9 +289,25 @@ def _results_table(results: list[Result]) -> Any:
             r.workflow or "",
             r.task_id or "",
             out.status_text(r.status),
+            out.credits(r.credits_reserved),
+            out.credits(r.credits_settled),
+            out.credits(r.credits_refunded),
             r.video_url or r.error or "",
         )
     return t
+
+
+def _credits_summary(results: list[Result]) -> str:
+    """The batch's credits in all, as BeatAPI reported them per task."""
+
+    def total(name: str) -> str:
+        return out.credits(sum((getattr(r, name) or Decimal(0) for r in results), Decimal(0)))
+
+    unsent = sum(isinstance(r.error, str) and r.error.startswith(("insufficient_credits:", "max_credits:"))
+                 and r.task_id is None for r in results)  # fmt: skip
+    text = f"credits: {total('credits_reserved')} reserved, {total('credits_settled')} settled, "
+    text += f"{total('credits_refunded')} refunded"
+    return text + (f"; {unsent} not sent (credits)" if unsent else "")
 
 
 @click.command(short_help="Run a JSON Lines batch of requests (resumable).")
@@ -307,6 +336,12 @@ def _results_table(results: list[Result]) -> Any:
     is_flag=True,
     help="Check every line; show what each would do and cost, the total and the balance; create nothing.",
 )
+@click.option(
+    "--max-credits",
+    metavar="N",
+    help="Reserve at most N in all (credits; dollars on deployments that bill in dollars); "
+    "lines past it end unsent.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON Lines.")
 @click.pass_context
 def run(
@@ -316,6 +351,7 @@ def run(
     state_path: str | None,
     timeout: float,
     dry_run: bool,
+    max_credits: str | None,
     as_json: bool,
 ) -> None:
     """Run every request of a JSON Lines batch within the account's limits (resumable).
@@ -326,6 +362,10 @@ def run(
     creating (and paying for) them again.
     """
     options = settings(ctx)
+    try:
+        cap = None if max_credits is None else CreditCap(max_credits)
+    except RequestValidationError as exc:
+        raise CliError(f"--max-credits: {exc.rule}") from None
     # Made first: input URLs on the client's own base URL (a local emulator's uploads) are valid.
     client = options.client(auth=not dry_run)
     state = StateFile(state_path or f"{out_path or batch}.state")
@@ -350,7 +390,7 @@ def run(
 
     async def go() -> list[Result]:
         async with client:
-            return await run_batch(client, lines, state, output, timeout or None)
+            return await run_batch(client, lines, state, output, timeout or None, cap)
 
     state.open()
     try:
@@ -383,6 +423,7 @@ def run(
     summary = ", ".join(_count(n, *labels[k]) for k, n in counts.items() if n)
     where = f"; results in {out_path}" if out_path else ""
     click.echo(f"{_count(len(results), 'request')}: {summary}{where}; resume record {state.path}", err=True)
+    click.echo(_credits_summary(results), err=True)
     code = exit_code(results)
     if code != OK:
         raise click.exceptions.Exit(code)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from typing import Literal
+from decimal import Decimal
+from typing import Literal, TypedDict
 
 import attrs
 
@@ -105,6 +106,10 @@ class Result:
     video_url: str | None = None
     error: str | None = None
     resumed: bool = False
+    # The task's credits as BeatAPI reported them (dollars on deployments that bill in dollars).
+    credits_reserved: Decimal | None = None
+    credits_settled: Decimal | None = None
+    credits_refunded: Decimal | None = None
 
     @property
     def outcome(self) -> Outcome:
@@ -117,7 +122,33 @@ class Result:
         return "ok"
 
     def to_json(self) -> str:
-        return json.dumps(attrs.asdict(self), ensure_ascii=False)
+        return json.dumps(attrs.asdict(self), ensure_ascii=False, default=_number)
+
+
+def _number(value: object) -> int | float:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON data")
+
+
+class Credits(TypedDict):
+    """A result's credit fields."""
+
+    credits_reserved: Decimal | None
+    credits_settled: Decimal | None
+    credits_refunded: Decimal | None
+
+
+def credits_of(task: Task | None) -> Credits:
+    """A result's credit fields from the task's own ``usage`` (None when unknown)."""
+    usage = task.usage if task is not None else None
+    if usage is None:
+        return {"credits_reserved": None, "credits_settled": None, "credits_refunded": None}
+    return {
+        "credits_reserved": usage.credits_reserved,
+        "credits_settled": usage.credits_settled,
+        "credits_refunded": usage.credits_refunded,
+    }
 
 
 def result_of(line: Line, task: Task, resumed: bool) -> Result:
@@ -134,6 +165,7 @@ def result_of(line: Line, task: Task, resumed: bool) -> Result:
         video_url=task.video_url,
         error=error,
         resumed=resumed,
+        **credits_of(task),
     )
 
 

@@ -66,3 +66,49 @@ def test_dry_run_json_has_an_estimate_per_line_and_a_total(
         "total": {"credits": 300, "exact": True, "unit": "credits", "creates": 1},
         "balance": 5000,
     }
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.emulator(credit_balance=100_000)
+def test_max_credits_stops_the_batch_at_the_cap(invoke: Invoke, emulator: ThreadedEmulator, tmp_path: Path) -> None:
+    batch = write_batch(tmp_path / "batch.jsonl", *(ecommerce(f"p{i}", id=f"p{i}") for i in range(4)))
+    out = tmp_path / "out.jsonl"
+    result = invoke("run", str(batch), "--max-credits", "300", "--out", str(out))
+    assert result.exit_code == 3, result.stderr  # lines ended unsent: not all done
+    rows = read_jsonl(out)
+    done = [r for r in rows if r["status"] == "succeeded"]
+    unsent = [r for r in rows if r["status"] == "error"]
+    assert len(done) == 2 and len(unsent) == 2
+    assert all(r["credits_reserved"] == 150 and r["credits_settled"] == 150 for r in done)
+    assert all(r["credits_refunded"] == 0 for r in done)
+    assert all(r["error"].startswith("max_credits:") and r["task_id"] is None for r in unsent)
+    assert all(r["credits_reserved"] is None for r in unsent)
+    assert len(emulator.creates()) == 2
+    assert "credits: 300 reserved, 300 settled, 0 refunded; 2 not sent (credits)" in result.stderr
+
+
+@pytest.mark.emulator(credit_balance=300)
+def test_a_small_balance_ends_the_rest_unsent_and_the_table_shows_credits(
+    invoke: Invoke, emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    emulator.call(lambda f: f.script("fail", times=1))  # the first task fails: refunded
+    batch = write_batch(tmp_path / "batch.jsonl", *(ecommerce(f"p{i}") for i in range(4)))
+    result = invoke("run", str(batch))
+    statuses = [r.status for r in emulator.creates()]
+    assert 402 not in statuses  # nothing the balance could not cover was sent
+    assert "RESERVED" in result.stdout and "REFUNDED" in result.stdout
+    assert "150 refunded" in result.stderr
+    assert "insufficient_credits" in result.stdout
+
+
+@pytest.mark.parametrize("bad", ["lots", "-5", "nan"])
+def test_a_bad_max_credits_is_a_usage_error(
+    invoke: Invoke, emulator: ThreadedEmulator, tmp_path: Path, bad: str
+) -> None:
+    batch = write_batch(tmp_path / "batch.jsonl", ecommerce("a"))
+    result = invoke("run", str(batch), "--max-credits", bad)
+    assert result.exit_code == 2 and "--max-credits" in result.stderr
+    assert emulator.call(lambda f: f.requests) == []
