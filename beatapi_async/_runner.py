@@ -17,6 +17,7 @@ import anyio
 from ._credits import CreditCap, MaxCredits, as_cap, create_within_credits
 from ._exceptions import BeatAPIError, ConcurrencyLimitError, RequestValidationError
 from ._models import EcommerceVideoRequest, MusicVideoRequest, Task, TaskRequest
+from ._retry import clamp_retry_after
 from ._validate import check_idempotency_key
 from .waiting import OnUpdate, Until, _call, wait_for_task
 
@@ -88,7 +89,7 @@ async def _admit_and_create(
                 return lease, await create_within_credits(client, request, idempotency_key=key, cap=cap)
             except ConcurrencyLimitError as exc:
                 # Nothing was created: back in line, at its head (a callable key source is asked again).
-                await lease.requeue(exc.retry_after)
+                await lease.requeue(clamp_retry_after(exc.retry_after, client.max_retry_wait))  # 1e9 stalls no one
     except BaseException:
         with anyio.CancelScope(shield=True):
             await lease.release()

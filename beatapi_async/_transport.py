@@ -22,6 +22,7 @@ from ._protocol import Request, Response, request_id_of
 #: The encodings this transport decodes itself (aiohttp's own decoding is unbounded).
 ACCEPT_ENCODING = "gzip, deflate"
 _ZLIB_AUTO = 32 + zlib.MAX_WBITS  # a zlib or a gzip header, whichever the server sent
+_STEP = 256 * 1024  # inflate at most this much at a time: no large temporary beside the body
 
 
 @runtime_checkable
@@ -195,7 +196,7 @@ async def _read_body(resp: aiohttp.ClientResponse, headers: dict[str, str], limi
             else:
                 pending = chunk
                 while pending:  # decompress at most what still fits, so a bomb never inflates
-                    body += decoder.decompress(pending, limit + 1 - len(body))
+                    body += decoder.decompress(pending, min(_STEP, limit + 1 - len(body)))
                     if len(body) > limit:
                         break
                     pending = decoder.unconsumed_tail

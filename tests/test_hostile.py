@@ -469,3 +469,18 @@ async def test_a_file_truncated_during_upload_fails_fast(tmp_path: Any) -> None:
         await server.wait_closed()
     assert isinstance(exc, RequestValidationError) and "truncated while being uploaded" in str(exc)
     assert elapsed < TIME_BOUND
+
+
+async def test_a_concurrency_429_asking_for_years_does_not_stall_the_gate() -> None:
+    from beatapi_async import EcommerceVideoRequest
+    from beatapi_async.testing import FakeBeatAPI
+
+    async with FakeBeatAPI(speed=1000, concurrency_limit=1, poll_limit_per_minute=None) as fake:
+        fake.add_fault(
+            "POST", "/v1/ecommerce-video/tasks", status=429, code="user_concurrency_exceeded", retry_after=10**9
+        )
+        async with AsyncBeatAPI(fake.api_key, base_url=fake.base_url, poll=FAST, max_retry_wait=0.05) as client:
+            request = EcommerceVideoRequest(images=["https://example.com/a.png"], duration=10)
+            with anyio.fail_after(TIME_BOUND):
+                done = await client.run_many([request, request])
+    assert [t.status for t in done] == ["succeeded", "succeeded"]

@@ -101,3 +101,13 @@ def test_a_callers_session_from_another_loop_is_a_typed_error(fake: ThreadedFake
 
 async def _make_session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession()
+
+
+def test_a_with_options_client_on_successive_loops(fake: ThreadedFake) -> None:
+    root = AsyncBeatAPI(fake.fake.api_key, base_url=fake.fake.base_url, poll=FAST)
+    derived = root.with_options(max_retries=1)
+    assert asyncio.run(everything(derived)) == "succeeded"
+    assert asyncio.run(everything(derived)) == "succeeded"
+    assert asyncio.run(everything(root)) == "succeeded"
+    asyncio.run(derived.aclose())
+    asyncio.run(root.aclose())
