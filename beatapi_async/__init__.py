@@ -9,7 +9,7 @@
 from ._budget import LocalPollBudget, PollBudget
 from ._client import AsyncBeatAPI
 from ._config import NOT_GIVEN, PollPolicy, Timeouts
-from ._credits import CreditAdmission, CreditCap, LocalCreditAdmission
+from ._credits import CreditAdmission, CreditCap
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -33,6 +33,7 @@ from ._exceptions import (
     WebhookVerificationError,
 )
 from ._gate import Coordinator, Gate, Lease, LocalGate
+from ._ledger import LocalCreditAdmission
 from ._models import (
     Deleted,
     EcommerceVideoRequest,

@@ -661,7 +661,7 @@ class AsyncBeatAPI:
             if callable(make):
                 self._credit_admission = make(self)
             else:
-                from ._credits import LocalCreditAdmission
+                from ._ledger import LocalCreditAdmission
 
                 self._credit_admission = LocalCreditAdmission(self)
         return self._credit_admission

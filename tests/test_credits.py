@@ -20,7 +20,8 @@ from beatapi_async import (
     TaskUsage,
 )
 from beatapi_async import _pricing as P
-from beatapi_async._credits import CreditAdmission, CreditCap, LocalCreditAdmission
+from beatapi_async._credits import CreditAdmission, CreditCap
+from beatapi_async._ledger import LocalCreditAdmission
 
 IMAGES = ["https://cdn.example.com/a.png"]
 
