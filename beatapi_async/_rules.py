@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from . import _mime
+
 # -- task statuses (contract: TaskStatus) -------------------------------------
 TERMINAL_STATUSES: Final = frozenset({"succeeded", "failed"})
 # The user must act (pick shots, edit, compose); these do not count toward the
@@ -67,21 +69,10 @@ USAGE_PERIODS: Final = ("24h", "7d", "30d", "all")
 # -- files (contract: POST /v1/files) ----------------------------------------------
 MAX_UPLOAD_BYTES: Final = 50 * 1024 * 1024
 AUDIO_DURATION_RANGE: Final = (10, 180)
-# Extension -> the MIME type BeatAPI expects. Python's ``mimetypes`` says
-# ``audio/x-wav`` and ``text/plain`` for .wav and .srt, which BeatAPI refuses.
-MIME_BY_EXTENSION: Final = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".webp": "image/webp",
-    ".mp3": "audio/mpeg",
-    ".wav": "audio/wav",
-    ".aac": "audio/aac",
-    ".m4a": "audio/mp4",
-    ".srt": "application/x-subrip",
-}
-ACCEPTED_MIME_TYPES: Final = frozenset(MIME_BY_EXTENSION.values())
-AUDIO_MIME_TYPES: Final = frozenset(m for m in ACCEPTED_MIME_TYPES if m.startswith("audio/"))
-IMAGE_MIME_TYPES: Final = frozenset(m for m in ACCEPTED_MIME_TYPES if m.startswith("image/"))
+# The upload type table lives in ``_mime`` (one table for the client and the emulator).
+MIME_BY_EXTENSION: Final = _mime.MIME_BY_EXTENSION
+ACCEPTED_MIME_TYPES: Final = _mime.ACCEPTED_MIME_TYPES
+AUDIO_MIME_TYPES: Final = _mime.AUDIO_MIME_TYPES
+IMAGE_MIME_TYPES: Final = _mime.IMAGE_MIME_TYPES
 
 # Launch pricing: the price table lives in ``_pricing`` (shared by the SDK and the emulator).

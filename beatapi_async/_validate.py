@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import SplitResult, quote, urlsplit
 
+from . import _mime
 from . import _rules as R
 from ._exceptions import RequestValidationError
 
@@ -151,6 +152,8 @@ def _check_enum(field: str, value: Any, allowed: Collection[Any]) -> None:
 
 def _check_int(field: str, value: Any, bounds: tuple[int, int]) -> None:
     low, high = bounds
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON Schema's integer: 18.0 is 18, as BeatAPI reads it
     if isinstance(value, bool) or not isinstance(value, int):
         raise _fail(field, f"must be a whole number from {low} to {high}")
     if not low <= value <= high:
@@ -332,6 +335,9 @@ def _check_origin(field: str, value: Any) -> None:
     except ValueError:
         raise _fail(field, "must be a valid origin") from None
     scheme, host = parts.scheme.lower(), parts.hostname or ""
+    if "*" in value:
+        # NOTES "Realtime sessions": 1-10 *exact* origins; BeatAPI matches them literally.
+        raise _fail(field, "must be an exact origin; wildcards such as 'https://*.example.com' are not accepted")
     if not host or parts.path not in ("",) or parts.query or parts.fragment or parts.username:
         raise _fail(field, "must be an exact origin: scheme://host[:port], with no path, query or fragment")
     if scheme != "https" and not (scheme == "http" and is_loopback_host(host)):
@@ -374,44 +380,26 @@ def check_idempotency_key(value: Any) -> None:
         raise _fail("idempotency_key", "must be printable ASCII")
 
 
-_MIME_ALIASES = {
-    "audio/x-wav": "audio/wav",
-    "audio/wave": "audio/wav",
-    "audio/vnd.wave": "audio/wav",
-    "audio/mp3": "audio/mpeg",
-    "audio/x-m4a": "audio/mp4",
-    "audio/m4a": "audio/mp4",
-    "image/jpg": "image/jpeg",
-    "application/srt": "application/x-subrip",
-}
-
-
-def _extension(filename: str) -> str:
-    dot = filename.rfind(".")
-    return filename[dot:].lower() if dot > 0 else ""
-
-
 def check_upload(*, filename: str | None, mime_type: str | None, size: int | None) -> str:
-    """Check an upload and return the MIME type to send (the BeatAPI spelling)."""
-    kinds = ", ".join(e.lstrip(".") for e in R.MIME_BY_EXTENSION)
+    """Check an upload and return the MIME type to send (BeatAPI's canonical spelling).
+
+    ``mime_type`` is read as BeatAPI reads a part's label (``_mime.resolve``):
+    aliases count as their canonical type, and a generic label
+    (``application/octet-stream``) or none takes the type of ``filename``.
+    """
     if filename is not None and not isinstance(filename, str):
         raise _fail("filename", "must be a string such as 'song.mp3'")
     if mime_type is not None and not isinstance(mime_type, str):
         raise _fail("mime_type", "must be a string such as 'audio/mpeg'")
-    resolved: str | None = None
-    if mime_type:
-        mime = mime_type.split(";")[0].strip().lower()
-        mime = _MIME_ALIASES.get(mime, mime)
-        if mime == "text/plain" and filename and _extension(filename) == ".srt":
-            mime = "application/x-subrip"
-        if mime not in R.ACCEPTED_MIME_TYPES:
+    kinds = _mime.ACCEPTED_KINDS
+    resolved = _mime.resolve(mime_type, filename)
+    if resolved is None:
+        if _mime.normalize(mime_type) not in _mime.GENERIC_MIME_TYPES:
             raise _fail("mime_type", f"{mime_type!r} is not accepted; upload one of: {kinds}")
-        resolved = mime
-    elif filename:
-        resolved = R.MIME_BY_EXTENSION.get(_extension(filename))
-        if resolved is None:
+        if mime_type and not filename:
+            raise _fail("mime_type", f"{mime_type!r} names no type: give filename= with one of: {kinds}")
+        if filename:
             raise _fail("filename", f"type of {filename!r} is not accepted; upload one of: {kinds}")
-    else:
         raise _fail("filename", "bytes and streams need filename= (or mime_type=) to tell the file type")
     if size is not None:
         if size <= 0:

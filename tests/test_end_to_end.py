@@ -106,7 +106,7 @@ async def test_manual_flow_shot_media_edit_compose(client):
     request = MusicVideoRequest(images=["https://cdn.example.com/a.png"], audio_url="https://cdn.example.com/a.mp3",
                                 compose_mode="manual")
     board = await client.wait_for_task(await client.music_video.create(request), until="actionable", timeout=10)
-    assert board.status == "storyboard_ready"
+    assert board.status == "requires_action"
     assert board.storyboard is not None and board.storyboard.shots
     shot = board.storyboard.shots[0]
     media = await client.music_video.shot_media(board.id, shot.id)

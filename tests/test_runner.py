@@ -169,7 +169,7 @@ async def test_manual_flow_releases_the_slot_at_storyboard_ready(fake, client):
     manual = MusicVideoRequest(images=["https://cdn.example.com/m.png"], audio_url="https://cdn.example.com/a.mp3",
                                compose_mode="manual")
     board = await client.run(manual, until="actionable")
-    assert board.status == "storyboard_ready"
+    assert board.status == "requires_action"
     assert client.gate.held == 0
     # the slot is free again: another task runs while the storyboard waits for us
     other = await client.run(ec(1))

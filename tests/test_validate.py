@@ -217,7 +217,8 @@ def test_durations() -> None:
     mv(duration=10), mv(duration=180)
     refused("duration", mv, duration=9)
     refused("duration", mv, duration=181)
-    refused("duration", mv, duration=30.0)
+    mv(duration=30.0)  # an integer in JSON Schema, and BeatAPI takes it
+    refused("duration", mv, duration=30.5)
     refused("duration", mv, duration=True)
     ec(duration=10), ec(duration=60)
     refused("duration", ec, duration=9)
@@ -317,6 +318,9 @@ def test_upload_rules() -> None:
     assert check_upload(filename="a.MP3", mime_type=None, size=1) == "audio/mpeg"
     assert check_upload(filename=None, mime_type="image/jpg", size=1) == "image/jpeg"
     assert check_upload(filename=None, mime_type="audio/x-wav; charset=binary", size=1) == "audio/wav"
+    # A generic label takes the type of the file name (as BeatAPI reads Node/curl uploads).
+    assert check_upload(filename="a.wav", mime_type="application/octet-stream", size=1) == "audio/wav"
+    refused("filename", check_upload, filename="a.pdf", mime_type="application/octet-stream", size=1)
     for name in ("a.pdf", "a.mp4", "a.zip", "a.txt", ".mp3"):
         refused("filename", check_upload, filename=name, mime_type=None, size=1)
     for mime in ("application/octet-stream", "application/pdf", "text/plain", "video/mp4"):

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import unquote
 
@@ -22,9 +21,23 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from .. import _rules as R
+from .. import _validate as V
 from .._logging import get_logger
 from ._files import disposition_filename, file_at, split_multipart
-from ._http import ApiError, bad_request, data_response, error_response, list_response, new_id, parse_json_object
+from ._http import (
+    CODE_BY_STATUS,
+    ApiError,
+    bad_request,
+    data_response,
+    error_response,
+    json_response,
+    list_response,
+    loads,
+    new_id,
+    parse_json_object,
+    request_fields,
+)
+from ._openapi import document
 from ._records import RecordedRequest
 from ._state import Emulator
 from ._views import WORKFLOWS
@@ -48,11 +61,10 @@ class Call:
     parsed: Any = None  # the body already decoded as JSON for the record, if it was
     params: tuple[str, ...] = ()
 
-    def json(self) -> dict[str, Any]:
-        """Return the body as a JSON object or raise 400."""
-        if isinstance(self.parsed, dict):
-            return dict(self.parsed)  # a copy: the record keeps its own
-        return parse_json_object(self.body)
+    def json(self, known: Collection[str]) -> dict[str, Any]:
+        """Return the body as a JSON object (``known`` fields: null refused, 18.0 read as 18) or raise 400."""
+        body = self.parsed if isinstance(self.parsed, dict) else parse_json_object(self.body)
+        return request_fields(body, known)  # a copy: the record keeps its own
 
 
 Handler = Callable[[Emulator, Call], web.StreamResponse]
@@ -63,24 +75,31 @@ def _data(call: Call, result: tuple[int, Any]) -> web.Response:
     return data_response(status, data, call.request_id)
 
 
+# Fields each JSON request schema names (contract: requestBody schemas); the rest are ignored.
+SHOT_EDIT_FIELDS = ("prompt", "duration", "quality", "resolution")
+COMPOSE_FIELDS = ("shot_ids",)
+WEBHOOK_FIELDS = ("url", "description", "events")
+SESSION_FIELDS = ("max_duration_seconds", "allowed_origins", "metadata")
+
+
 # -- handlers ---------------------------------------------------------------------------
 def list_workflows(emu: Emulator, call: Call) -> web.StreamResponse:
     return list_response([dict(w) for w in WORKFLOWS], call.request_id)
 
 
 def create_music_video(emu: Emulator, call: Call) -> web.StreamResponse:
-    body = call.json()
+    body = call.json(V.MUSIC_VIDEO_FIELDS)
     return _data(call, emu.create_task("music-video", call.path, call.request.headers, body, call.request_id))
 
 
 def create_ecommerce_video(emu: Emulator, call: Call) -> web.StreamResponse:
-    body = call.json()
+    body = call.json(V.ECOMMERCE_VIDEO_FIELDS)
     return _data(call, emu.create_task("ecommerce-video", call.path, call.request.headers, body, call.request_id))
 
 
 def edit_shot(emu: Emulator, call: Call) -> web.StreamResponse:
     task_id, shot_id = call.params
-    body = call.json()
+    body = call.json(SHOT_EDIT_FIELDS)
     return _data(call, emu.edit_shot(task_id, shot_id, call.path, call.request.headers, body, call.request_id))
 
 
@@ -90,7 +109,7 @@ def shot_media(emu: Emulator, call: Call) -> web.StreamResponse:
 
 
 def compose(emu: Emulator, call: Call) -> web.StreamResponse:
-    body = call.json()
+    body = call.json(COMPOSE_FIELDS)
     return _data(call, emu.compose(call.params[0], call.path, call.request.headers, body, call.request_id))
 
 
@@ -116,8 +135,9 @@ def upload_file(emu: Emulator, call: Call) -> web.StreamResponse:
     else:
         data = call.body
         filename = disposition_filename(request.headers.get("Content-Disposition"))
-        # A raw body without a Content-Type is octet-stream, which BeatAPI refuses.
-        mime = request.headers.get("Content-Type") or "application/octet-stream"
+        # A raw body without a Content-Type is generic: only a Content-Disposition
+        # filename with an accepted extension can give it a type.
+        mime = request.headers.get("Content-Type")
     return _data(call, emu.upload(data=data, filename=filename, mime_type=mime))
 
 
@@ -126,7 +146,7 @@ def list_webhooks(emu: Emulator, call: Call) -> web.StreamResponse:
 
 
 def create_webhook(emu: Emulator, call: Call) -> web.StreamResponse:
-    return _data(call, emu.create_webhook(call.json()))
+    return _data(call, emu.create_webhook(call.json(WEBHOOK_FIELDS)))
 
 
 def get_webhook(emu: Emulator, call: Call) -> web.StreamResponse:
@@ -134,7 +154,7 @@ def get_webhook(emu: Emulator, call: Call) -> web.StreamResponse:
 
 
 def update_webhook(emu: Emulator, call: Call) -> web.StreamResponse:
-    return _data(call, emu.update_webhook(call.params[0], call.json()))
+    return _data(call, emu.update_webhook(call.params[0], call.json((*WEBHOOK_FIELDS, "status"))))
 
 
 def delete_webhook(emu: Emulator, call: Call) -> web.StreamResponse:
@@ -142,7 +162,7 @@ def delete_webhook(emu: Emulator, call: Call) -> web.StreamResponse:
 
 
 def create_session(emu: Emulator, call: Call) -> web.StreamResponse:
-    body = call.json()
+    body = call.json(SESSION_FIELDS)
     return _data(call, emu.create_session(call.request.headers, body, call.request_id))
 
 
@@ -174,6 +194,10 @@ def serve_output(emu: Emulator, call: Call) -> web.StreamResponse:
     return web.Response(body=PLACEHOLDER_MP4, content_type="video/mp4", headers={"x-request-id": call.request_id})
 
 
+def serve_openapi(emu: Emulator, call: Call) -> web.StreamResponse:
+    return json_response(200, document(emu.base_url), call.request_id)
+
+
 # -- routing ---------------------------------------------------------------------------
 _SEGMENT = r"([^/]+)"
 # (path pattern, {method: handler}, public: no API key needed); "{}" is one path segment.
@@ -191,6 +215,7 @@ _TABLE: list[tuple[str, dict[str, Handler], bool]] = [
     ("/v1/webhooks/{}", {"GET": get_webhook, "PATCH": update_webhook, "DELETE": delete_webhook}, False),
     ("/v1/realtime/sessions", {"POST": create_session}, False),
     ("/v1/realtime/sessions/{}", {"GET": get_session, "DELETE": close_session}, False),
+    ("/openapi.json", {"GET": serve_openapi}, True),
     ("/inputs/{}", {"GET": serve_input}, True),
     (r"/outputs/([^/]+)\.mp4", {"GET": serve_output}, True),
     (r"/outputs/{}/shots/([^/]+)\.mp4", {"GET": serve_output}, True),
@@ -228,27 +253,66 @@ def _route(emu: Emulator, call: Call) -> web.StreamResponse:
     raise ApiError(404, "not_found", f"No route for {request.method} {call.path}.")
 
 
+# Bodies larger than these are refused with 413 from their Content-Length, before
+# anything is read (NOTES "Files": at most 50 MB; JSON bodies are a few kilobytes).
+MULTIPART_SLACK_BYTES = 64 * 1024
+JSON_BODY_MAX_BYTES = 1024 * 1024
+
+
+def body_limit(path: str) -> int:
+    """The most bytes a request body to ``path`` may have."""
+    return R.MAX_UPLOAD_BYTES + MULTIPART_SLACK_BYTES if path == "/v1/files" else JSON_BODY_MAX_BYTES
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        "bad_request",
+        f"The request body is too large (at most {limit} bytes here; uploads at most 50 MB).",
+        details={"field": "file", "rule": "size"},
+    )
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """Read the body, refusing (413) from Content-Length, or as soon as a chunked body passes ``limit``."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.read(256 * 1024)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+
+
 async def dispatch(request: web.Request) -> web.StreamResponse:
     """Handle any request: record it, apply a fault if one matches, route it, render errors."""
     emu = request.app[EMULATOR_KEY]
     request_id = new_id("req_")
-    try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        error = bad_request("The request body is too large (uploads: at most 50 MB).", field="file", rule="size")
-        return error_response(error, request_id)
     path = request.raw_path.split("?", 1)[0]
+    try:
+        body = await _read_body(request, body_limit(path))
+    except ApiError as error:
+        refused = error_response(error, request_id)
+        # The rest of the body is never read: the connection cannot be reused.
+        refused.force_close()
+        return refused
     record = RecordedRequest(
         method=request.method,
         path=path,
         query=dict(request.query),
         headers=CIMultiDict(request.headers),
-        body=body,
+        body=RecordedRequest.summarise(body),
+        size=len(body),
         json=_maybe_json(body, request.content_type),
         time=time.monotonic(),
         request_id=request_id,
     )
-    emu.requests.append(record)
+    emu.record(record)
     call = Call(request=request, request_id=request_id, path=path, body=body, parsed=record.json)
 
     fault = emu.faults.take(request.method, (path, request.path))
@@ -281,16 +345,29 @@ def _maybe_json(body: bytes, content_type: str) -> Any:
     if not body or "json" not in content_type:
         return None
     try:
-        return json.loads(body)
-    except ValueError:
+        return loads(body)
+    except ApiError:
         return None
+
+
+@web.middleware
+async def _envelope(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+    """Answer what aiohttp itself refuses (no route, a bad body size) in BeatAPI's error envelope too."""
+    try:
+        response: web.StreamResponse = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = CODE_BY_STATUS.get(exc.status, "internal_error" if exc.status >= 500 else "bad_request")
+        return error_response(ApiError(exc.status, code, exc.reason), new_id("req_"))
+    return response
 
 
 def make_app(emu: Emulator) -> web.Application:
     """Return the aiohttp application serving ``emu``."""
-    # Uploads are checked against BeatAPI's 50 MB limit by the handler, which
-    # answers in the envelope; the transport limit only stops absurd bodies.
-    app = web.Application(client_max_size=2 * R.MAX_UPLOAD_BYTES + 1024 * 1024)
+    # The dispatcher reads bodies itself, within body_limit(); this only backs it up.
+    app = web.Application(client_max_size=R.MAX_UPLOAD_BYTES + MULTIPART_SLACK_BYTES, middlewares=[_envelope])
     app[EMULATOR_KEY] = emu
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    # [\s\S]: a path that decodes to a newline (/v1/tasks/a%0Ab) is ours to answer, not aiohttp's.
+    app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
     return app

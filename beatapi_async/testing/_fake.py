@@ -56,6 +56,7 @@ class FakeBeatAPI:
         webhook_retry_schedule: BeatAPI seconds before each delivery retry.
         concurrency_retry_after: BeatAPI seconds to suggest on 429 ``user_concurrency_exceeded``
             (marks it ``retryable`` like newer deployments); None: the launch answer, no hint.
+        max_recorded_requests: How many of the newest requests ``requests`` keeps (memory stays bounded).
     """
 
     def __init__(
@@ -73,6 +74,7 @@ class FakeBeatAPI:
         durations: Durations | Mapping[str, float] | None = None,
         webhook_retry_schedule: tuple[float, ...] = (60, 300, 900),
         concurrency_retry_after: int | None = None,
+        max_recorded_requests: int = 10_000,
     ) -> None:
         self._emu = Emulator(
             api_key=api_key or "sk_test_" + secrets.token_urlsafe(24),
@@ -85,6 +87,7 @@ class FakeBeatAPI:
             durations=Durations.coerce(durations),
             webhook_retry_schedule=tuple(webhook_retry_schedule),
             concurrency_retry_after=concurrency_retry_after,
+            max_recorded_requests=max_recorded_requests,
         )
         self._host = host
         self._port = port
@@ -343,8 +346,16 @@ class FakeBeatAPI:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request received, in order."""
-        return self._emu.requests
+        """The requests received, oldest first: the newest ``max_recorded_requests`` of them.
+
+        Bodies over 64 KiB are kept only in part (``RecordedRequest.truncated``).
+        """
+        return list(self._emu.requests)
+
+    @property
+    def request_count(self) -> int:
+        """How many requests were received since start (or ``reset``), recorded or not."""
+        return self._emu.request_count
 
     def requests_to(self, method: str, path_glob: str) -> list[RecordedRequest]:
         """Requests with ``method`` ("*": any) whose raw path matches ``path_glob``."""

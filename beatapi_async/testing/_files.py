@@ -16,13 +16,12 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from .. import _mime
 from .. import _rules as R
 from .. import _validate as V
-from .._exceptions import RequestValidationError
-from .._validate import check_upload
-from ._http import bad_request, new_id
+from ._http import ApiError, bad_request, new_id
 
-_EXTENSION_BY_MIME = {mime: ext for ext, mime in reversed(list(R.MIME_BY_EXTENSION.items()))}
+_EXTENSION_BY_MIME = _mime.EXTENSION_BY_MIME
 
 # MPEG-1 Layer III bitrates (kbit/s) by header index, and sample rates (Hz).
 _MP3_BITRATES = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
@@ -158,13 +157,29 @@ def measure_audio(mime: str, data: bytes, default_seconds: float) -> tuple[float
 def make_file(
     *, data: bytes, filename: str | None, mime_type: str | None, now: float, default_audio: float
 ) -> StoredFile:
-    """Check an upload like BeatAPI does and return it as a stored file (or raise a 400)."""
+    """Check an upload like BeatAPI does and return it as a stored file (or raise 400 / 413).
+
+    The part's type is read through the shared table (``_mime.resolve``): aliases
+    count as their canonical type and a generic label takes the file name's.
+    """
     if not data:
-        raise bad_request("The uploaded file is empty.", field="file", rule="must not be empty")
-    try:
-        mime = check_upload(filename=filename, mime_type=mime_type, size=len(data))
-    except RequestValidationError as exc:
-        raise bad_request(str(exc), field=exc.field, rule=exc.rule) from None
+        raise bad_request("file: the uploaded file is empty.", field="file", rule="must not be empty")
+    mime = _mime.resolve(mime_type, filename)
+    if mime is None:
+        label = _mime.normalize(mime_type) or "no type"
+        named = f" named {filename!r}" if filename else " without a file name"
+        raise bad_request(
+            f"file: {label}{named} is not accepted; upload one of: {_mime.ACCEPTED_KINDS}",
+            field="file",
+            rule="type",
+        )
+    if len(data) > R.MAX_UPLOAD_BYTES:
+        raise ApiError(
+            413,
+            "bad_request",
+            f"file: must be at most 50 MB (got {len(data)} bytes).",
+            details={"field": "file", "rule": "size"},
+        )
     stored = StoredFile(id=new_id("file_"), mime_type=mime, data=data, created_at=now)
     if mime in R.AUDIO_MIME_TYPES:
         stored.audio_duration, stored.audio_duration_source = measure_audio(mime, data, default_audio)

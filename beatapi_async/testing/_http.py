@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -128,14 +129,52 @@ def error_response(error: ApiError, request_id: str) -> web.Response:
     return json_response(error.status, {"error": body}, request_id, headers)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads(raw: bytes) -> Any:
+    """Decode a JSON request body, or raise a 400.
+
+    Strict JSON: ``NaN``/``Infinity`` are refused, and a body nested past what
+    the parser can follow (``RecursionError``) is a 400 like any malformed body,
+    never a 500.
+    """
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("The request body is not valid JSON.") from None
+    except RecursionError:
+        raise bad_request("The request body is nested too deeply.") from None
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     """Return the request body as a JSON object, or raise a 400."""
     if not raw.strip():
         raise bad_request("The request body must be a JSON object.")
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise bad_request("The request body is not valid JSON.") from None
+    value = loads(raw)
     if not isinstance(value, dict):
         raise bad_request("The request body must be a JSON object.")
     return value
+
+
+def request_fields(body: dict[str, Any], known: Collection[str]) -> dict[str, Any]:
+    """Apply the request schemas' type rules that hold for every ``known`` field; return a copy of the body.
+
+    No request field of the contract is nullable: an explicit ``null`` is
+    refused, not read as absent. A number written ``18.0`` is an integer in
+    JSON Schema, so integral floats become ints before the field rules run.
+    Fields the schema does not name are kept as sent and ignored, as BeatAPI
+    ignores them.
+    """
+    out: dict[str, Any] = {}
+    for name, value in body.items():
+        if name in known:
+            if value is None:
+                raise bad_request(
+                    f"{name}: must not be null (leave the field out instead)", field=name, rule="not_null"
+                )
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+        out[name] = value
+    return out

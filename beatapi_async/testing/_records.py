@@ -88,19 +88,42 @@ def _headers_repr(headers: CIMultiDict[str]) -> str:
     return repr(shown)
 
 
+# Bodies up to this size are kept whole in a record; a larger one (an upload) keeps
+# only its first BODY_PREFIX_BYTES (enough to see multipart part headers), so a
+# long-running emulator does not hold a copy of every upload (issue: bounded records).
+BODY_KEEP_BYTES = 64 * 1024
+BODY_PREFIX_BYTES = 4 * 1024
+
+
 @attrs.define(kw_only=True)
 class RecordedRequest:
-    """One request the emulator received (``time`` is ``time.monotonic()``; ``status`` what it answered)."""
+    """One request the emulator received (``time`` is ``time.monotonic()``; ``status`` what it answered).
+
+    ``body`` is the whole body when it is at most ``BODY_KEEP_BYTES``; otherwise
+    its first ``BODY_PREFIX_BYTES`` and ``truncated`` is True. ``size`` is the
+    body's real length either way.
+    """
 
     method: str
     path: str
     query: dict[str, str]
     headers: CIMultiDict[str] = attrs.field(repr=_headers_repr)
     body: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+    size: int = 0
     json: Any = None
     time: float
     request_id: str
     status: int | None = None
+
+    @property
+    def truncated(self) -> bool:
+        """Whether ``body`` is only the start of what was sent."""
+        return self.size > len(self.body)
+
+    @staticmethod
+    def summarise(body: bytes) -> bytes:
+        """Return what a record keeps of ``body``."""
+        return body if len(body) <= BODY_KEEP_BYTES else body[:BODY_PREFIX_BYTES]
 
 
 @attrs.frozen(kw_only=True)

@@ -7,6 +7,7 @@ The HTTP layer (``_app``) only routes, authenticates and renders.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -37,7 +38,7 @@ def validated(check: Callable[..., None], *args: Any, **kwargs: Any) -> None:
     try:
         check(*args, **kwargs)
     except RequestValidationError as exc:
-        raise bad_request(str(exc), field=exc.field, rule=exc.rule) from None
+        raise bad_request(f"{exc.field}: {exc.rule}", field=exc.field, rule=exc.rule) from None
 
 
 class Emulator:
@@ -56,6 +57,7 @@ class Emulator:
         durations: Durations,
         webhook_retry_schedule: tuple[float, ...],
         concurrency_retry_after: int | None,
+        max_recorded_requests: int = 10_000,
     ) -> None:
         self.api_key = api_key
         self.concurrency_limit = concurrency_limit
@@ -79,9 +81,16 @@ class Emulator:
         self.faults = Faults()
         self.files: dict[str, StoredFile] = {}
         self.scripts: list[Script] = []
-        self.requests: list[RecordedRequest] = []
+        # The newest records only: a long-running emulator must not grow without bound.
+        self.requests: deque[RecordedRequest] = deque(maxlen=max_recorded_requests)
+        self.request_count = 0
         self.concurrency_rejections = 0
         self.rate_limited_count = 0
+
+    def record(self, request: RecordedRequest) -> None:
+        """Keep ``request`` among the newest records."""
+        self.requests.append(request)
+        self.request_count += 1
 
     # -- time ------------------------------------------------------------------------
     def advance(self) -> None:
@@ -208,7 +217,7 @@ class Emulator:
         task = self.engine.get(task_id)
         shot = task.shot(shot_id)
         validated(V.check_shot_edit, body)
-        self.engine.require_actionable(task, "edit a shot")
+        self.engine.require_editable(task, "edit a shot")
         duration = int(body.get("duration") or P.SHOT_EDIT_DEFAULT_SECONDS)
         quality = str(body.get("quality") or task.quality)
         resolution = str(body.get("resolution") or task.resolution)
@@ -231,9 +240,15 @@ class Emulator:
             return replay
         task = self.engine.get(task_id)
         validated(V.check_compose, body)
-        for shot_id in body["shot_ids"]:
-            task.shot(shot_id)
-        self.engine.require_actionable(task, "compose")
+        self.engine.require_editable(task, "compose")
+        for i, shot_id in enumerate(body["shot_ids"]):
+            shot = task.shot(shot_id)
+            if shot.status != "succeeded":
+                raise bad_request(
+                    f"shot_ids[{i}]: shot {shot_id} has no video to compose (status {shot.status!r}).",
+                    field=f"shot_ids[{i}]",
+                    rule="status",
+                )
         self._admit(P.COMPOSE_PRICE)
         self.engine.compose(task)
         self.idempotency.remember(key, f"POST {path}", body, Remembered(202, task.id))
@@ -358,6 +373,7 @@ class Emulator:
         self.files.clear()
         self.scripts.clear()
         self.requests.clear()
+        self.request_count = 0
         self.account.balance = self.initial_balance
         self.account.ledger.clear()
         self.concurrency_rejections = 0

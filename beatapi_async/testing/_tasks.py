@@ -1,10 +1,15 @@
-"""Tasks and their state machine (NOTES: Tasks; contract: Task, StoryboardShot).
+"""Tasks and their state machine (NOTES: Tasks; contract: Task, StoryboardShot, Edit Shot, Compose).
 
 Auto flow: queued -> processing -> succeeded | failed. Manual Music Video
-(``compose_mode: manual``): queued -> processing -> storyboard_ready; a shot edit
-runs ``editing`` and comes back to storyboard_ready; compose runs ``composing``
-and ends succeeded | failed. Every step ends by a timeline event, so state only
-moves when the scaled clock says so.
+(``compose_mode: manual``): queued -> processing -> requires_action (the
+storyboard is there; the contract: "choose storyboard shots and call compose");
+a shot edit runs ``editing`` and comes back to storyboard_ready (NOTES: "edit ->
+editing -> storyboard_ready"); compose runs ``composing`` and ends succeeded |
+failed. A succeeded Music Video (either mode) can still be edited and composed:
+an edit runs ``editing`` and comes back to ``succeeded`` with the edited shot
+stored and the final video unchanged ("not replaced until you call compose");
+compose runs ``composing`` and ends with the new final video. Every step ends by
+a timeline event, so state only moves when the scaled clock says so.
 """
 
 from __future__ import annotations
@@ -73,6 +78,7 @@ class TaskState:
     credits_refunded: Decimal = Decimal(0)
     next_at: float | None = None  # when the running step ends (None: not scheduled, e.g. hanging)
     editing_shot: Shot | None = None
+    resume_status: str = "storyboard_ready"  # where an edit comes back to
 
     @property
     def running(self) -> bool:
@@ -172,6 +178,7 @@ class TaskEngine:
         shot.status = "editing"
         shot.updated_at = now
         task.editing_shot = shot
+        task.resume_status = "succeeded" if task.status == "succeeded" else "storyboard_ready"
         self._move(task, "editing", now)
         self._schedule(task, now + self.durations.edit)
 
@@ -182,12 +189,20 @@ class TaskEngine:
         self._move(task, "composing", now)
         self._schedule(task, now + self.durations.compose)
 
-    def require_actionable(self, task: TaskState, action: str) -> None:
-        """Raise 400 unless the task waits for the user (storyboard_ready / requires_action)."""
-        if task.compose_mode != "manual" or task.status not in R.ACTIONABLE_STATUSES:
+    def require_editable(self, task: TaskState, action: str) -> None:
+        """Raise 400 unless shots of the task can be edited or composed now.
+
+        That is a Music Video waiting for the user (storyboard_ready /
+        requires_action) or one that succeeded (contract: Edit Shot keeps the
+        final video until compose).
+        """
+        ok = task.workflow == "music-video" and (
+            (task.compose_mode == "manual" and task.status in R.ACTIONABLE_STATUSES) or task.status == "succeeded"
+        )
+        if not ok:
             raise bad_request(
-                f"Task {task.id} cannot {action} in status {task.status!r}; "
-                "only manual Music Video tasks in storyboard_ready or requires_action can.",
+                f"Task {task.id} cannot {action} in status {task.status!r}; only Music Video tasks in "
+                "storyboard_ready, requires_action or succeeded can.",
                 field="task_id",
                 rule="status",
             )
@@ -220,7 +235,7 @@ class TaskEngine:
             elif task.compose_mode == "manual":
                 self._finish_shots(task, at)
                 self._settle(task, "create", at)
-                self._move(task, "storyboard_ready", at)
+                self._move(task, "requires_action", at)
             else:
                 self._finish_shots(task, at)
                 self._succeed(task, "create", at)
@@ -272,7 +287,8 @@ class TaskEngine:
             self._settle(task, "edit", at)
         else:
             self._refund(task, "edit", at)
-        self._move(task, "storyboard_ready", at)
+        # A succeeded task keeps its final video (and its completion time) through an edit.
+        self._move(task, task.resume_status, at)
 
     def _succeed(self, task: TaskState, operation: Operation, at: float) -> None:
         task.output_path = f"/outputs/{task.id}.mp4"

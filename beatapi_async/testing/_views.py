@@ -52,7 +52,9 @@ def task_json(
     }
     if task.workflow == "music-video":
         data["storyboard"] = {"shots": [shot_json(s, base_url) for s in task.shots]}
-    if task.output_path is not None and task.status == "succeeded":
+    # Once a task has succeeded its final video stays visible while a later shot
+    # edit or compose runs (contract: Edit Shot), until a compose replaces it.
+    if task.output_path is not None and task.status != "failed":
         url = base_url + task.output_path
         data["output"] = {"media": [{"type": "video", "url": url, "mime_type": "video/mp4"}], "r2_url": url}
     if poll_hint and task.running:

@@ -130,7 +130,7 @@ def test_tasks_wait_until_actionable_shows_the_storyboard(invoke: Invoke) -> Non
     task_id = json.loads(result.stdout)["id"]
     waited = invoke("tasks", "wait", task_id, "--until", "actionable")
     assert waited.exit_code == 0, waited.stderr
-    assert "storyboard_ready" in waited.stdout and "shot_" in waited.stdout
+    assert "requires_action" in waited.stdout and "shot_" in waited.stdout
 
 
 def test_tasks_wait_timeout_and_unknown_task(invoke: Invoke, emulator: ThreadedEmulator) -> None:

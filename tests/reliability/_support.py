@@ -57,7 +57,7 @@ async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
 async def storyboard(fake: FakeBeatAPI) -> tuple[str, list[str]]:
     """Seed a manual Music Video task, wait for its storyboard, return its id and shot ids."""
     task_id = fake.seed_task("music-video", images=[IMG], audio_url=AUDIO, duration=10, compose_mode="manual")["id"]
-    await until(lambda: fake.tasks[task_id].status == "storyboard_ready")
+    await until(lambda: fake.tasks[task_id].status == "requires_action")
     return task_id, [s.id for s in fake.tasks[task_id].shots]
 
 

@@ -133,7 +133,7 @@ async def test_refused_types_send_nothing(live: AsyncBeatAPI, server: LoopbackBe
     with pytest.raises(RequestValidationError, match="filename"):
         await live.files.upload(pdf)
     with pytest.raises(RequestValidationError, match="mime_type"):
-        await live.files.upload(b"x", filename="a.mp3", mime_type="application/octet-stream")
+        await live.files.upload(b"x", filename="a.mp3", mime_type="application/pdf")
     with pytest.raises(RequestValidationError, match="mime_type"):
         await live.files.upload(b"x", mime_type="video/mp4")
     with pytest.raises(RequestValidationError, match="filename"):

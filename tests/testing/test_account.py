@@ -122,7 +122,7 @@ async def test_concurrency_429_can_carry_a_retry_hint(api: Api) -> None:
 async def test_storyboard_ready_frees_the_slot(api: Api) -> None:
     created = (await api.create_mv(compose_mode="manual")).data
     assert api.fake.running_count == 1
-    await api.wait_status(created["id"], "storyboard_ready")
+    await api.wait_status(created["id"], "requires_action")
     assert api.fake.running_count == 0
     assert (await api.get("/v1/usage")).data["concurrency"]["active"] == 0
 

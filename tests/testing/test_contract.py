@@ -74,7 +74,7 @@ async def test_every_documented_status(fresh_contract: Contract, http: aiohttp.C
         await api.post(f"{mv}/{manual['id']}/shots/{shot_id}/media")
         await api.post(f"{mv}/{manual['id']}/compose", {"shot_ids": [shot_id]})  # 400: not ready yet
         fake.speed = 100_000
-        await api.wait_status(manual["id"], "storyboard_ready")
+        await api.wait_status(manual["id"], "requires_action")
 
         fake.credit_balance = 0
         await api.post(mv, {"images": [image["url"]], "audio_url": audio["url"]})

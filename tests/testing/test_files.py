@@ -82,7 +82,10 @@ async def test_srt_as_text_plain_only_with_an_srt_filename(api: Api) -> None:
     [
         (b"%PDF-1.4", "doc.pdf", "application/pdf", "not accepted"),
         (b"\x00\x01", "blob.bin", "application/octet-stream", "not accepted"),
-        (b"\x00\x01", "song.wav", "application/octet-stream", "not accepted"),
+        (b"\x00\x01", "notes.txt", "application/octet-stream", "not accepted"),
+        (b"\x00\x01", "clip.mp4", "video/mp4", "not accepted"),
+        (b"PK\x03\x04", "a.zip", "application/zip", "not accepted"),
+        (b"hello", "a.txt", "text/plain", "not accepted"),
         (wav_bytes(5), "short.wav", "audio/wav", "10-180 seconds"),
         (wav_bytes(181, rate=1000), "long.wav", "audio/wav", "10-180 seconds"),
         (b"RIFF....WAVEjunk", "broken.wav", "audio/wav", "could not be read"),
@@ -116,10 +119,10 @@ async def test_multipart_needs_a_file_field_and_input_purpose(api: Api) -> None:
 
 
 async def test_type_from_filename_when_the_part_has_none(api: Api) -> None:
+    # aiohttp labels an untyped part application/octet-stream: the name decides.
     reply = await api.call("POST", "/v1/files", data=form(PNG, "photo.jpeg", None))
-    # aiohttp labels an untyped part application/octet-stream, which BeatAPI refuses;
-    # a hand-built part with no Content-Type falls back to the extension.
-    assert reply.status == 400
+    assert reply.status == 201
+    assert reply.data["mime_type"] == "image/jpeg"
     boundary = "XyZ"
     raw = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="photo.jpeg"\r\n\r\n'.encode()
@@ -137,8 +140,9 @@ async def test_over_50_mb_is_refused(api: Api) -> None:
     reply = await api.call(
         "POST", "/v1/files", data=io.BytesIO(b"\x00" * (R.MAX_UPLOAD_BYTES + 1)), headers={"Content-Type": "image/png"}
     )
-    assert reply.status == 400
+    assert reply.status == 413  # in the envelope, like every error
     assert "50 MB" in reply.error["message"]
+    assert api.fake.files == {}
 
 
 async def test_mp3_length_is_estimated_and_unknown_audio_gets_the_default(api: Api) -> None:

@@ -56,7 +56,7 @@ async def test_bad_keys_are_400(api: Api) -> None:
 
 async def test_edit_and_compose_replays(api: Api) -> None:
     created = (await api.create_mv(compose_mode="manual")).data
-    ready = await api.wait_status(created["id"], "storyboard_ready")
+    ready = await api.wait_status(created["id"], "requires_action")
     shot_id = ready["storyboard"]["shots"][0]["id"]
     edit_path = f"/v1/music-video/tasks/{ready['id']}/shots/{shot_id}/edit"
     first = await api.post(edit_path, {"prompt": "a"}, headers={"Idempotency-Key": "edit-1"})

@@ -84,7 +84,7 @@ async def test_poll_hint_can_be_switched_off(api: Api) -> None:
 
 async def manual_ready(api: Api) -> dict[str, Any]:
     created = (await api.create_mv(compose_mode="manual", duration=12)).data
-    return await api.wait_status(created["id"], "storyboard_ready")
+    return await api.wait_status(created["id"], "requires_action")
 
 
 async def test_manual_flow_edit_and_compose(api: Api) -> None:
@@ -134,23 +134,17 @@ async def test_manual_flow_edit_and_compose(api: Api) -> None:
     ]  # fmt: skip
 
 
-async def test_edit_and_compose_need_an_actionable_manual_task(api: Api) -> None:
+async def test_edit_and_compose_need_a_storyboard_or_a_succeeded_music_video(api: Api) -> None:
     api.fake.speed = 1  # stays queued for the whole test
     queued = (await api.create_mv(compose_mode="manual")).data
     reply = await api.post(f"/v1/music-video/tasks/{queued['id']}/compose", {"shot_ids": ["shot_x"]})
-    assert reply.status == 404  # no such shot (there are none yet)
+    assert reply.status == 400  # not ready: nothing to compose yet
+    assert "queued" in reply.error["message"]
     api.fake.speed = 10_000
-    auto = (await api.create_mv()).data
-    done = await api.wait_status(auto["id"], "succeeded")
-    shot_id = done["storyboard"]["shots"][0]["id"]
-    reply = await api.post(f"/v1/music-video/tasks/{auto['id']}/shots/{shot_id}/edit", {"prompt": "x"})
-    assert reply.status == 400
-    assert "storyboard_ready" in reply.error["message"]
-    reply = await api.post(f"/v1/music-video/tasks/{auto['id']}/compose", {"shot_ids": [shot_id]})
-    assert reply.status == 400
     ec = (await api.create_ec()).data
+    await api.wait_status(ec["id"], "succeeded")
     reply = await api.post(f"/v1/music-video/tasks/{ec['id']}/compose", {"shot_ids": ["shot_x"]})
-    assert reply.status == 404
+    assert reply.status == 400  # an Ecommerce Video has no storyboard
 
 
 async def test_unknown_tasks_and_shots_are_404(api: Api) -> None:
