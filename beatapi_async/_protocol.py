@@ -57,7 +57,11 @@ class Request:
 
 @attrs.frozen(kw_only=True)
 class Response:
-    """One HTTP answer as the transport saw it; header names are lower case."""
+    """One HTTP answer as the transport saw it; headers are looked up by lower-case name.
+
+    (aiohttp's transport passes its case-insensitive mapping; a double may pass a dict
+    with lower-case names.)
+    """
 
     status: int
     headers: Mapping[str, str]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from typing import Protocol, runtime_checkable
 
 import aiohttp
@@ -73,8 +73,9 @@ class AiohttpTransport:
         if session is not None and not session.closed:
             _retire(session, self._loop)
         session = self._session = aiohttp.ClientSession(
+            # No skip_auto_headers: every request carries the SDK's own User-Agent, so aiohttp
+            # adds none, and a skip list would cost a header copy on every request.
             connector=aiohttp.TCPConnector(limit=100, ttl_dns_cache=300),
-            skip_auto_headers=("User-Agent",),
             cookie_jar=aiohttp.DummyCookieJar(),  # an answer's Set-Cookie is never stored or sent back
         )
         self._loop = loop
@@ -111,7 +112,8 @@ class AiohttpTransport:
                 raise_for_status=False,  # a caller's session may say True: the status is ours to map
                 auto_decompress=False,  # decoded below, within the size bound
             ) as resp:
-                answer_headers = {k.lower(): v for k, v in resp.headers.items()}
+                # aiohttp's headers are looked up case-insensitively already: no lower-cased copy.
+                answer_headers = resp.headers
                 try:
                     body = await _read_body(resp, answer_headers, self._max_bytes, what)
                 except aiohttp.ServerTimeoutError:
@@ -161,7 +163,7 @@ class AiohttpTransport:
             await _close_elsewhere(session, loop)
 
 
-def _too_large(what: str, limit: int, status: int, headers: dict[str, str]) -> InvalidResponseError:
+def _too_large(what: str, limit: int, status: int, headers: Mapping[str, str]) -> InvalidResponseError:
     return InvalidResponseError(
         f"{what}: the answer is larger than max_response_bytes ({limit} bytes); refused unread "
         "(AsyncBeatAPI(max_response_bytes=...) raises the bound)",
@@ -171,9 +173,10 @@ def _too_large(what: str, limit: int, status: int, headers: dict[str, str]) -> I
     )
 
 
-async def _read_body(resp: aiohttp.ClientResponse, headers: dict[str, str], limit: int, what: str) -> bytes:
+async def _read_body(resp: aiohttp.ClientResponse, headers: Mapping[str, str], limit: int, what: str) -> bytes:
     """Read the body, decoding gzip/deflate, and refuse it once it passes ``limit`` bytes."""
-    if resp.content_length is not None and resp.content_length > limit:
+    length = resp.content_length
+    if length is not None and length > limit:
         resp.close()  # not reused: the rest of the body is never read
         raise _too_large(what, limit, resp.status, headers)
     encoding = headers.get("content-encoding", "").strip().lower()
@@ -190,6 +193,13 @@ async def _read_body(resp: aiohttp.ClientResponse, headers: dict[str, str], limi
             request_id=request_id_of(headers),
             retryable=False,
         )
+    if decoder is None and length is not None:
+        # A plain body of a known length within the bound (checked above): aiohttp reads
+        # exactly that many bytes, so the usual small JSON answer needs no streaming.
+        plain = await resp.read()
+        if len(plain) > limit:  # (cannot happen with one Content-Length; cheap to be sure)
+            raise _too_large(what, limit, resp.status, headers)
+        return plain
     body = bytearray()
     try:
         async for chunk in resp.content.iter_any():
