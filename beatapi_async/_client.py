@@ -375,8 +375,9 @@ class AsyncBeatAPI:
                 may_have_acted = True
                 raise
             # Every answer at DEBUG; failures and retries (above, and in _retry) at INFO.
-            logger.debug("%s -> %d request_id=%s attempt=%d %.1fms", describe, response.status,
-                         _protocol.request_id_of(response.headers), attempt, elapsed)  # fmt: skip
+            if logger.isEnabledFor(logging.DEBUG):  # (the request id is looked up only then)
+                logger.debug("%s -> %d request_id=%s attempt=%d %.1fms", describe, response.status,
+                             _protocol.request_id_of(response.headers), attempt, elapsed)  # fmt: skip
             return data
 
         retries = self._config.max_retries if options.max_retries is None else options.max_retries

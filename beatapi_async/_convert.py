@@ -25,13 +25,14 @@ from . import _models as M
 T = TypeVar("T")
 
 _ISO_FRACTION = re.compile(r"(\.\d+)")
+_UTC = timezone.utc
 
 
 def _parse_time(value: Any, _: Any = None) -> datetime:
     if isinstance(value, bool):
         raise TypeError("a time must be unix seconds or an ISO-8601 string")
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, tz=timezone.utc)
+        return datetime.fromtimestamp(value, _UTC)
     if isinstance(value, str):
         text = value.strip()
         if text.lstrip("-").isdigit():

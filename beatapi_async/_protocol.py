@@ -226,7 +226,7 @@ def decode_data(response: Response, *, secrets: tuple[str | None, ...] = ()) -> 
             request_id=request_id_of(response.headers),
             retryable=False,
         ) from None
-    if not isinstance(payload, Mapping) or "data" not in payload:
+    if not isinstance(payload, dict) or "data" not in payload:  # (JSON objects load as dicts)
         what = "not JSON" if payload is None else "JSON without a 'data' envelope"
         raise InvalidResponseError(
             f"expected {{'data': ...}}, got {what}", status=response.status, request_id=request_id_of(response.headers)
