@@ -177,6 +177,8 @@ async def _read_body(resp: aiohttp.ClientResponse, headers: dict[str, str], limi
         resp.close()  # not reused: the rest of the body is never read
         raise _too_large(what, limit, resp.status, headers)
     encoding = headers.get("content-encoding", "").strip().lower()
+    if resp.content_length is not None and encoding in ("", "identity"):
+        return await resp.read()  # the common case: aiohttp reads exactly the length, already checked
     decoder = None
     if encoding in ("gzip", "x-gzip", "deflate"):
         decoder = zlib.decompressobj(_ZLIB_AUTO)

@@ -1,0 +1,69 @@
+"""One namespace of the fleet's state in Redis: its keys, its scripts, every call bounded in time."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import anyio
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from .._exceptions import CoordinationError
+from . import _scripts as S
+
+KEY_PREFIX = "beatapi-async"
+
+
+def namespace_for(api_key: str) -> str:
+    """The default namespace of an account: a hash of its key (the key itself never reaches Redis)."""
+    return hashlib.sha256(f"beatapi-async/{api_key}".encode()).hexdigest()[:32]
+
+
+class Store:
+    """The keys of one namespace and the scripts that change them, each call within ``timeout``."""
+
+    def __init__(self, client: aioredis.Redis, namespace: str, *, timeout: float) -> None:
+        self._redis = client
+        self._timeout = timeout
+        # The hash tag keeps every key of a namespace on one Redis Cluster slot (scripts need it).
+        base = f"{KEY_PREFIX}:{{{namespace}}}:"
+        self.namespace = namespace
+        self.seq, self.line, self.line_exp = base + "seq", base + "line", base + "line_exp"
+        self.leases, self.bound, self.orphans = base + "leases", base + "bound", base + "orphans"
+        self.usage, self.usage_lock, self.poll = base + "usage", base + "usage_lock", base + "poll"
+        self.gate_keys = [self.line, self.line_exp, self.leases, self.bound, self.orphans, self.usage]
+        self._scripts = {
+            name: client.register_script(getattr(S, name))
+            for name in ("ENQUEUE", "LEAVE", "ADMIT", "BIND", "RELEASE", "REQUEUE", "RENEW", "STORE_USAGE",
+                         "DEFER_READ", "TAKE", "PAUSE")
+        }  # fmt: skip
+
+    async def run(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        """Run one script; Redis unreachable or slower than ``timeout``: ``CoordinationError``."""
+        return await self.call(self._scripts[script], keys=keys, args=args)
+
+    async def call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            with anyio.fail_after(self._timeout):
+                return await func(*args, **kwargs)
+        except TimeoutError:
+            raise CoordinationError(
+                f"Redis did not answer within {self._timeout:g}s (the coordinator's timeout); nothing was sent to "
+                "BeatAPI for requests still waiting for a slot"
+            ) from None
+        except (RedisError, OSError) as exc:
+            raise CoordinationError(
+                f"Redis is unreachable ({type(exc).__name__}: {_first_line(exc)}); nothing was sent to BeatAPI "
+                "for requests still waiting for a slot"
+            ) from None
+
+    async def try_lock_usage_read(self, token: str, ttl_ms: int) -> bool:
+        """Take the fleet's turn to read ``/v1/usage`` (one reader per interval)."""
+        got = await self.call(self._redis.set, self.usage_lock, token, nx=True, px=max(1, ttl_ms))
+        return bool(got)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else "no detail"
