@@ -47,6 +47,8 @@ def _parse_time(value: Any, _: Any = None) -> datetime:
 
 
 def _parse_decimal(value: Any, _: Any = None) -> Decimal:
+    if type(value) is int:  # whole credits, the usual amount (a bool's type is bool)
+        return Decimal(value)
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise TypeError("an amount must be a number")
     if isinstance(value, float) and not math.isfinite(value):
@@ -89,13 +91,13 @@ def _parse_bool(value: Any, _: Any = None) -> bool:
     return value
 
 
+_STATUSES: dict[str, M.TaskStatus] = {s.value: s for s in M.TaskStatus}
+
+
 def _parse_status(value: Any, _: Any = None) -> M.TaskStatus | str:
     if not isinstance(value, str):
         raise TypeError(f"a status must be a string, got {type(value).__name__}")
-    try:
-        return M.TaskStatus(value)
-    except ValueError:
-        return value  # a status newer than this SDK: kept as it came
+    return _STATUSES.get(value, value)  # a status newer than this SDK: kept as it came
 
 
 def _parse_mapping(value: Any, _: Any = None) -> Mapping[str, Any]:
@@ -119,6 +121,16 @@ def _is_mapping(tp: Any) -> bool:
 def _is_plain_optional(tp: Any) -> bool:
     args = get_args(tp)
     return _is_union(tp) and len(args) == 2 and type(None) in args and M.TaskStatus not in args
+
+
+def _non_null(tp: Any) -> Any:
+    """``X`` for a type ``X | None`` (``TaskStatus | str`` for an optional status); else None."""
+    if not _is_union(tp) or type(None) not in get_args(tp):
+        return None
+    rest = tuple(a for a in get_args(tp) if a is not type(None))
+    if len(rest) == 1:
+        return rest[0]
+    return M.TaskStatus | str if set(rest) == {M.TaskStatus, str} else None
 
 
 def _is_var_tuple(tp: Any) -> bool:
@@ -160,9 +172,14 @@ def _unstructure_decimal(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def make_converter(*, strict: bool = False) -> cattrs.Converter:
-    """Build a converter; ``strict`` refuses fields the models do not declare."""
-    conv = cattrs.Converter()
+def make_converter(*, strict: bool = False, detailed: bool = True) -> cattrs.Converter:
+    """Build a converter; ``strict`` refuses fields the models do not declare.
+
+    ``detailed=False`` is the fast reader the package uses: a wrong shape raises its
+    first problem bare instead of cattrs' account of every field (``structure`` then
+    re-reads with a detailed converter for the message).
+    """
+    conv = cattrs.Converter(detailed_validation=detailed)
 
     for tp, fn in (
         (datetime, _parse_time),
@@ -191,7 +208,7 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
         def structure(value: Any, _: Any) -> tuple[Any, ...]:
             if not isinstance(value, (list, tuple)):
                 raise TypeError(f"expected a list, got {type(value).__name__}")
-            return tuple(handler(v, item) for v in value)
+            return tuple([handler(v, item) for v in value])
 
         return structure
 
@@ -228,25 +245,33 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
             overrides.update({n: iso for n in ("expires_at", "created_at", "connected_at", "closed_at")})
         return overrides
 
+    def _non_null_hooks(cls: type[Any]) -> dict[str, Any]:
+        # The model hook below drops nulls before its fields are read, so an optional
+        # field never sees None: it reads with its inner type's hook, one call fewer.
+        hooks = {}
+        for a in attrs.fields(attrs.resolve_types(cls)):
+            inner = _non_null(a.type)
+            if inner is not None:
+                hooks[a.name] = override(struct_hook=conv.get_structure_hook(inner))
+        return hooks
+
     def structure_hook(cls: type[Any]) -> Callable[[Any, Any], Any]:
         has_extra = _has_extra(cls)
         known = frozenset(a.name for a in attrs.fields(cls) if a.name != "extra")
-        base = make_dict_structure_fn(cls, conv, **_overrides(cls))
+        base = make_dict_structure_fn(cls, conv, **{**_non_null_hooks(cls), **_overrides(cls)})
 
         def structure(value: Any, _: Any) -> Any:
-            if not isinstance(value, Mapping):
+            if not isinstance(value, (dict, Mapping)):  # dict first: JSON's, and no ABC check
                 raise TypeError(f"{cls.__name__} must be an object, got {type(value).__name__}")
-            given: dict[str, Any] = {}
-            unknown: dict[str, Any] = {}
-            for k, v in value.items():
-                if k not in known:
-                    unknown[k] = v
-                elif v is not None:  # ``null`` for an optional field means "not given": the default applies
-                    given[k] = v
-            if unknown and strict:
+            # ``null`` for a field means "not given": its default applies.
+            given = {k: v for k, v in value.items() if v is not None}
+            if value.keys() <= known:  # the usual answer: no field newer than this SDK
+                return base(given, cls)
+            unknown = {k: v for k, v in value.items() if k not in known}
+            if strict:
                 raise ValueError(f"{cls.__name__} has undeclared fields: {sorted(unknown)}")
-            inst = base(given, cls)
-            if has_extra and unknown:
+            inst = base({k: v for k, v in given.items() if k in known}, cls)
+            if has_extra:
                 object.__setattr__(inst, "extra", unknown)  # frozen: set once, while new
             return inst
 
@@ -276,13 +301,25 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
     return conv
 
 
-converter = make_converter()
-"""The package's converter (lenient reading)."""
+converter = make_converter(detailed=False)
+"""The package's converter (lenient, fast reading)."""
+
+_detailed: cattrs.Converter | None = None
 
 
 def structure(data: Any, cls: type[T]) -> T:
-    """Load JSON data into a model with the package's converter."""
-    return converter.structure(data, cls)
+    """Load JSON data into a model with the package's converter.
+
+    A wrong shape is read again by a detailed twin, whose error names every bad field.
+    """
+    global _detailed
+    try:
+        return converter.structure(data, cls)
+    except Exception:
+        if _detailed is None:
+            _detailed = make_converter()
+        _detailed.structure(data, cls)  # raises the detailed account
+        raise  # (only if the twin disagreed: the fast error then)
 
 
 def unstructure(model: Any) -> Any:

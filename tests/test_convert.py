@@ -63,9 +63,29 @@ def test_wrong_shapes_raise(cls: type[Any], body: Any) -> None:
         converter.structure(body, cls)
 
 
+def test_wrong_shape_is_explained_field_by_field() -> None:
+    # The fast reader stops at the first problem, bare; ``structure`` re-reads with
+    # detail so the error (and the client's InvalidResponseError) names the field's path.
+    from beatapi_async import AsyncBeatAPI, InvalidResponseError
+
+    body = {"id": "t", "status": "queued", "usage": {"credits_charged": "lots"}}
+    with pytest.raises(ValueError, match="not an amount"):
+        converter.structure(body, Task)
+    with pytest.raises(cattrs.ClassValidationError):
+        structure(body, Task)
+    client = AsyncBeatAPI(api_key="sk_test_x", base_url="http://127.0.0.1:9")
+    with pytest.raises(InvalidResponseError, match=r"TaskUsage @ attribute credits_charged.*Task @ attribute usage"):
+        client._load(body, Task)
+
+
 def test_null_means_default() -> None:
     t = converter.structure({"id": "t", "status": "queued", "output": None, "storyboard": None}, Task)
     assert t.output is None and t.storyboard is None
+
+
+def test_unknown_null_field_is_kept() -> None:
+    t = converter.structure({"id": "t", "status": "queued", "x_new": None, "error_code": None}, Task)
+    assert t.extra == {"x_new": None} and t.error_code is None
 
 
 def test_whole_float_is_int_but_bool_is_not() -> None:
@@ -110,7 +130,7 @@ def test_round_trip_webhook_event() -> None:
 
 def test_realtime_times_unstructure_as_iso() -> None:
     s = converter.structure(fixture("realtime-session-created.json")["data"], RealtimeSession)
-    assert converter.unstructure(s)["expires_at"] == "2026-07-31T15:30:00Z"
+    assert converter.unstructure(s)["expires_at"] == "2026-07-31T15:30:00.000Z"  # as BeatAPI writes it
 
 
 _amount = st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-(10**6), max_value=10**6)

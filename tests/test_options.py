@@ -201,3 +201,8 @@ def test_raw_response_only_exposes_api_methods(client: AsyncBeatAPI) -> None:
         _ = client.with_raw_response.base_url
     with pytest.raises(AttributeError):
         _ = client.with_raw_response.tasks._client
+
+
+async def test_raw_response_of_an_upload(client: AsyncBeatAPI) -> None:
+    raw = await client.with_raw_response.files.upload(b"\x89PNG\r\n\x1a\n" + bytes(64), filename="x.png")
+    assert raw.status in (200, 201) and raw.parse().url.startswith(client.base_url)

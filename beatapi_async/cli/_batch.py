@@ -275,6 +275,26 @@ async def run_batch(
 # -- the command ------------------------------------------------------------------------------
 
 
+def _coordinator(url: str) -> Any:
+    """``--redis``: the fleet's coordinator (the redis extra is imported only when asked for)."""
+    try:
+        from ..redis import RedisCoordinator
+    except ImportError:
+        raise CliError("--redis needs the redis extra: pip install 'beatapi-async[redis]'") from None
+    try:
+        return RedisCoordinator(url)
+    except RequestValidationError as exc:
+        raise CliError(f"--redis: {exc.rule}") from None
+
+
+async def _check_redis(coordinator: Any) -> None:
+    # One clear line before anything starts, rather than the same error on every line.
+    try:
+        await coordinator.ping()
+    except BeatAPIError as exc:
+        raise CliError(f"--redis: {exc.message}") from None
+
+
 def _count(n: int, one: str, many: str | None = None) -> str:
     """``1 request``, ``2 requests`` (``many`` when the plural is not just an "s")."""
     return f"{n} {one if n == 1 else many or one + 's'}"
@@ -342,6 +362,14 @@ def _credits_summary(results: list[Result]) -> str:
     help="Reserve at most N in all (credits; dollars on deployments that bill in dollars); "
     "lines past it end unsent.",
 )
+@click.option(
+    "--redis",
+    "redis_url",
+    envvar="BEATAPI_REDIS_URL",
+    metavar="URL",
+    help="Share the account's limits with every other process using this Redis (redis://...; "
+    "needs the redis extra). Default: $BEATAPI_REDIS_URL.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON Lines.")
 @click.pass_context
 def run(
@@ -352,6 +380,7 @@ def run(
     timeout: float,
     dry_run: bool,
     max_credits: str | None,
+    redis_url: str | None,
     as_json: bool,
 ) -> None:
     """Run every request of a JSON Lines batch within the account's limits (resumable).
@@ -366,8 +395,9 @@ def run(
         cap = None if max_credits is None else CreditCap(max_credits)
     except RequestValidationError as exc:
         raise CliError(f"--max-credits: {exc.rule}") from None
+    coordinator = _coordinator(redis_url) if redis_url and not dry_run else None
     # Made first: input URLs on the client's own base URL (a local emulator's uploads) are valid.
-    client = options.client(auth=not dry_run)
+    client = options.client(auth=not dry_run, coordinator=coordinator)
     state = StateFile(state_path or f"{out_path or batch}.state")
     state.load()
     lines = read_batch(batch)
@@ -389,8 +419,14 @@ def run(
         return
 
     async def go() -> list[Result]:
-        async with client:
-            return await run_batch(client, lines, state, output, timeout or None, cap)
+        try:
+            if coordinator is not None:
+                await _check_redis(coordinator)
+            async with client:
+                return await run_batch(client, lines, state, output, timeout or None, cap)
+        finally:
+            if coordinator is not None:
+                await coordinator.aclose()
 
     state.open()
     try:

@@ -14,6 +14,7 @@ from .. import (
     AsyncBeatAPI,
     AuthenticationError,
     BeatAPIError,
+    Coordinator,
     PollPolicy,
     RequestValidationError,
     TaskFailedError,
@@ -76,11 +77,12 @@ class Settings:
                 "(no key? `beatapi-async demo` runs everything against a built-in emulator)"
             )
 
-    def client(self, *, auth: bool = True) -> AsyncBeatAPI:
+    def client(self, *, auth: bool = True, coordinator: Coordinator | None = None) -> AsyncBeatAPI:
         """A client from the options; ``auth`` commands refuse to start without a key."""
         if auth:
             self.require_key()
-        return AsyncBeatAPI(api_key=self.api_key, base_url=self.base_url, poll=self.poll_policy())
+        return AsyncBeatAPI(api_key=self.api_key, base_url=self.base_url, poll=self.poll_policy(),
+                            coordinator=coordinator)  # fmt: skip
 
 
 def settings(ctx: click.Context) -> Settings:

@@ -111,8 +111,8 @@ def test_secret_on_the_command_line_warns_about_ps() -> None:
 
 
 def test_a_non_loopback_host_warns() -> None:
-    with socket.socket() as taken:  # the port is taken, so nothing is actually exposed
-        taken.bind(("0.0.0.0", 0))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))  # a wildcard bind of the same port then fails: nothing is exposed
         taken.listen()
         port = taken.getsockname()[1]
         with process("webhooks", "listen", "--host", "0.0.0.0", "--port", str(port), env=ENV) as proc:
