@@ -45,10 +45,44 @@ Where the contract is silent, the emulator chooses:
   requests are remembered, so a 402 or 429 can be retried under its key.
 """
 
-from ._fake import FakeBeatAPI
-from ._faults import Fault
-from ._records import Delivery, Durations, LedgerEntry, Outcome, RecordedRequest
-from ._serve import banner, serve_forever
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._fake import FakeBeatAPI
+    from ._faults import Fault
+    from ._records import Delivery, Durations, LedgerEntry, Outcome, RecordedRequest
+    from ._serve import banner, serve_forever
+
+# Imported on first use (PEP 562), so that the pytest plugin, which lives in this
+# package, costs nothing at pytest start-up until a test asks for the emulator.
+_SOURCES = {
+    "FakeBeatAPI": "._fake",
+    "Fault": "._faults",
+    "Delivery": "._records",
+    "Durations": "._records",
+    "LedgerEntry": "._records",
+    "Outcome": "._records",
+    "RecordedRequest": "._records",
+    "banner": "._serve",
+    "serve_forever": "._serve",
+}
+
+
+def __getattr__(name: str) -> Any:
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(source, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "Delivery",

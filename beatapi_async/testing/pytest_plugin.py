@@ -4,14 +4,17 @@
 ``beatapi_client`` is an ``AsyncBeatAPI`` bound to it that polls every few
 milliseconds. Options for the emulator come from the ``beatapi_fake`` marker::
 
+    @pytest.mark.asyncio
     @pytest.mark.beatapi_fake(concurrency_limit=5, credit_balance=500)
     async def test_render(beatapi_client, fake_beatapi):
         task = await beatapi_client.run(EcommerceVideoRequest(images=[...], duration=15))
         assert fake_beatapi.peak_running <= 5
 
-The fixtures are async: with pytest-asyncio installed they are
-``pytest_asyncio`` fixtures (any mode); without it they are plain async
-fixtures, which anyio's pytest plugin runs for ``@pytest.mark.anyio`` tests.
+The fixtures are async: with pytest-asyncio installed (the ``testing`` extra
+brings it) they are ``pytest_asyncio`` fixtures, working in strict and auto
+mode alike; without it they are plain async fixtures, which anyio's pytest
+plugin runs for ``@pytest.mark.anyio`` tests. Importing this module imports
+nothing of the emulator: the fixtures do, when a test first uses them.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pytest
 
-from ._fake import FakeBeatAPI
-
 if TYPE_CHECKING:
     from .. import AsyncBeatAPI
+    from ._fake import FakeBeatAPI
 
+# Nothing of the emulator (nor aiohttp's server side) is imported here: pytest loads
+# this plugin at every start-up in any environment that has the SDK installed, so
+# the fixtures import what they need when a test first asks for them.
 FIXTURE_SPEED = 1000.0
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -48,6 +53,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @_async_fixture
 async def fake_beatapi(request: pytest.FixtureRequest) -> AsyncIterator[FakeBeatAPI]:
     """A running FakeBeatAPI (speed 1000 unless the ``beatapi_fake`` marker says otherwise)."""
+    from ._fake import FakeBeatAPI
+
     options: dict[str, Any] = {"speed": FIXTURE_SPEED}
     marker = request.node.get_closest_marker("beatapi_fake")
     if marker is not None:
