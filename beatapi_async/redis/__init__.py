@@ -25,13 +25,22 @@ import redis.asyncio as aioredis
 from .._exceptions import CoordinationError, RequestValidationError
 from .._logging import remember_secret
 from ._budget import RedisPollBudget
+from ._credits import RedisCreditAdmission
 from ._gate import RedisGate, RedisLease
 from ._store import LoopGuard, Store, namespace_for
 
 if TYPE_CHECKING:
     from .._client import AsyncBeatAPI
 
-__all__ = ["CoordinationError", "RedisCoordinator", "RedisGate", "RedisLease", "RedisPollBudget", "namespace_for"]
+__all__ = [
+    "CoordinationError",
+    "RedisCoordinator",
+    "RedisCreditAdmission",
+    "RedisGate",
+    "RedisLease",
+    "RedisPollBudget",
+    "namespace_for",
+]
 
 
 def _positive(name: str, value: float) -> float:
@@ -123,6 +132,11 @@ class RedisCoordinator:
     def poll_budget(self, client: AsyncBeatAPI) -> RedisPollBudget:
         """The fleet's poll budget, paced at ``client.poll_policy`` (the fleet's budget)."""
         return RedisPollBudget(self._store(client), client.poll_policy)
+
+    def credit_admission(self, client: AsyncBeatAPI) -> RedisCreditAdmission:
+        """The fleet's credit ledger, for ``client``: what is left of the account's balance is the
+        fleet's last usage read minus every worker's creates since (README "Credits")."""
+        return RedisCreditAdmission(client, self._store(client))
 
     async def ping(self) -> None:
         """Check that Redis answers within ``timeout`` (``CoordinationError`` if not)."""

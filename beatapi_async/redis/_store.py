@@ -44,6 +44,10 @@ class Store:
                          "DEFER_READ", "TAKE", "PAUSE")
         }  # fmt: skip
 
+    def register(self, source: str) -> Any:
+        """A Lua script of another part of this namespace's state (the credit ledger), run with ``call``."""
+        return self._redis.register_script(source)
+
     async def run(self, script: str, keys: list[str], args: list[Any]) -> Any:
         """Run one script; Redis unreachable or slower than ``timeout``: ``CoordinationError``."""
         return await self.call(self._scripts[script], keys=keys, args=args)
