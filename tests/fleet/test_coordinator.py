@@ -232,3 +232,36 @@ async def test_a_blocked_event_loop_loses_its_leases_loudly_and_its_task_still_c
             await raw.aclose()
         await lease.release()
     await coordinator.aclose()
+
+
+def test_one_client_and_coordinator_on_successive_event_loops(redis_server):
+    from ..cli.conftest import ThreadedEmulator
+
+    emu = ThreadedEmulator(speed=1000.0, concurrency_limit=2, poll_limit_per_minute=None)
+    coordinator = RedisCoordinator(redis_server.url)
+    client = AsyncBeatAPI(emu.api_key, base_url=emu.base_url, coordinator=coordinator, poll=POLL)
+
+    async def job(i: int) -> str:
+        try:
+            return (await client.run(ec(i))).status
+        finally:
+            await coordinator.aclose()  # its connections belong to this loop; it reconnects on the next
+
+    try:
+        assert [asyncio.run(job(1)), asyncio.run(job(2))] == ["succeeded", "succeeded"]
+        asyncio.run(client.aclose())
+    finally:
+        emu.close()
+
+
+async def test_redis_lost_mid_wait_ends_the_wait_with_a_coordination_error(fake, own_redis):
+    fake.script("hang")
+    coordinator = RedisCoordinator(own_redis.url, timeout=0.3)
+    async with client_for(fake, coordinator) as client:
+        job = asyncio.ensure_future(client.run(ec(0)))
+        while not fake.tasks:
+            await asyncio.sleep(0.005)
+        own_redis.stop()  # the poll budget is out of reach: no poll without its permission
+        with pytest.raises(CoordinationError):
+            await asyncio.wait_for(job, 5)
+    await coordinator.aclose()
