@@ -59,11 +59,24 @@ def test_the_fixtures_run_under_anyio_without_pytest_asyncio(tmp_path: Path) -> 
     assert "1 passed" in result.stdout
 
 
-def test_importing_the_plugin_imports_nothing_of_the_emulator() -> None:
+def test_the_plugin_pytest_loads_imports_neither_the_sdk_nor_aiohttp() -> None:
+    """pytest imports its plugins at every start-up: ours must cost nothing there."""
+    from importlib.metadata import entry_points
+
+    (plugin,) = [ep for ep in entry_points(group="pytest11") if ep.name == "beatapi_async"]
     probe = (
-        "import sys, beatapi_async.testing.pytest_plugin; "
-        "print(sorted(m for m in sys.modules if m.startswith('beatapi_async.testing.') "
-        "or m == 'aiohttp.web'))"
+        f"import sys, {plugin.value}; "
+        "print(sorted(m for m in sys.modules if m.startswith(('beatapi_async', 'aiohttp'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == f"[{plugin.value!r}]"
+
+
+def test_the_plugin_under_the_packages_name_imports_nothing_of_the_emulator() -> None:
+    probe = (
+        "import sys, beatapi_async.testing.pytest_plugin as p; "
+        "assert p.fake_beatapi and p.beatapi_client; "
+        "print(sorted(m for m in sys.modules if m.startswith('beatapi_async.testing.') or m == 'aiohttp.web'))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "['beatapi_async.testing.pytest_plugin']"
