@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .._credits import CreditCap, Reservation, UnitLearner, charged_amount, insufficient
+from .._credits import CreditCap, Reservation, UnitLearner, charged_amount, insufficient, may_ask
 from .._exceptions import APIStatusError
 from ._store import KEY_PREFIX, Store
 
@@ -246,12 +246,8 @@ class RedisCreditAdmission:
         raise insufficient(amount, Decimal(0), estimate, cap=False)
 
     def _may_probe(self, estimate: Estimate, balance: Decimal, left: Decimal, blocked: str) -> bool:
-        """As ``LocalCreditAdmission._may_probe``: unknown unit or song length, one at a time in the fleet."""
-        if self.units.ratio is not None and estimate.exact:
-            return False
-        if balance <= 0 or left <= 0:
-            return False
-        return not blocked or balance > _from_units(blocked)
+        """``may_ask``; one at a time in the fleet (the reserve script checks that)."""
+        return may_ask(self.units, estimate, balance, left, _from_units(blocked) if blocked else None)
 
     def _admitted(
         self, key: str, amount: Decimal, estimate: Estimate, cap: CreditCap | None, *, probe: bool
