@@ -116,6 +116,25 @@ def charged_amount(usage: TaskUsage | None) -> Decimal | None:
     return amount if amount > 0 else None
 
 
+def may_ask(
+    units: UnitLearner, estimate: Estimate, balance: Decimal, left: Decimal, blocked_at: Decimal | None
+) -> bool:
+    """Whether a create the figures cannot show covered may ask BeatAPI itself (one at a time).
+
+    Two cases cannot be decided locally. A song of unknown length: its estimate is the
+    upper bound, and the song may well be short. And, before any answer told the unit, a
+    balance in dollars and cents: the launch table's credits never fit it, so refusing
+    would refuse everything (a whole balance is read as launch credits, the contract's
+    unit). BeatAPI's 402 to such a create stops further tries until a read shows more
+    (``blocked_at``): at most one 402 per balance.
+    """
+    if balance <= 0 or left <= 0 or (blocked_at is not None and balance <= blocked_at):
+        return False
+    if not estimate.exact:
+        return True
+    return units.ratio is None and balance != balance.to_integral_value()
+
+
 class UnitLearner:
     """Scales launch-table estimates to the deployment's own amounts (dollars on newer ones).
 

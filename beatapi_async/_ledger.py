@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ._credits import SETTLE_SECONDS, CreditCap, Reservation, UnitLearner, charged_amount, insufficient
+from ._credits import SETTLE_SECONDS, CreditCap, Reservation, UnitLearner, charged_amount, insufficient, may_ask
 from ._exceptions import APIStatusError
 
 if TYPE_CHECKING:
@@ -180,21 +180,11 @@ class LocalCreditAdmission:
             return reservation
 
     def _may_probe(self, estimate: Estimate) -> bool:
-        """Whether a create the figures cannot show covered may ask BeatAPI itself, one at a time.
-
-        Two cases cannot be decided here: before any answer told the unit (a deployment that
-        bills in dollars shows a balance the launch table's credits never fit: refusing would
-        refuse everything), and a song of unknown length (its estimate is the upper bound; the
-        song may well be short). BeatAPI's 402 to such a create stops further tries until a
-        read shows more credits: at most one 402 per balance.
-        """
-        if self.units.ratio is not None and estimate.exact:
+        if self._balance is None or self.left is None:
             return False
-        if self._balance is None or self._balance <= 0 or self.left is None or self.left <= 0:
-            return False
-        if self._blocked_at is not None and self._balance <= self._blocked_at:
-            return False
-        return not any(r.probe for r in self._pending if r.answered_at is None)
+        if any(r.probe for r in self._pending if r.answered_at is None):
+            return False  # one question at a time
+        return may_ask(self.units, estimate, self._balance, self.left, self._blocked_at)
 
     async def created(self, reservation: Reservation, task: Task) -> None:
         self._answer(reservation)

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
-import pytest
 from aioresponses import aioresponses
 
 # BeatAPI's golden sample bodies live beside the project, not in it (NOTES.md).
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "beatapi"
-FIXTURES = SHARED / "fixtures"
+from ._shared import FIXTURES, require
 
 MOCK_BASE = "https://api.beatapi.io"
 MOCK_KEY = "sk_test_mocked_abcdef123456"
@@ -25,10 +22,7 @@ AUDIO = "https://media.beatapi.io/samples/neon-singer-preview.mp3"
 
 def fixture(name: str) -> Any:
     """Load one golden fixture, skipping the test when the shared folder is absent."""
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"golden fixture {path} not present")
-    return json.loads(path.read_text())
+    return json.loads(require(FIXTURES / name).read_text())
 
 
 class Sleeps:

@@ -179,3 +179,11 @@ def test_one_client_on_successive_event_loops_keeps_one_ledger() -> None:
         assert emulator.call(lambda f: [r.status for r in f.requests_to("POST", EC_PATH)]) == [201, 201, 201]
     finally:
         emulator.close()
+
+
+async def test_a_balance_below_one_task_sends_nothing() -> None:
+    async with make_fake(balance=PRICE - 1) as fake, make_client(fake) as client:
+        with pytest.raises(InsufficientCreditsError) as info:
+            await client.run(ec(0))
+        assert (info.value.status, info.value.code) == (None, "insufficient_credits")
+        assert answers(fake) == []

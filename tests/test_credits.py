@@ -251,14 +251,24 @@ async def test_dollar_amounts_win_over_the_table_and_are_logged_once(caplog: pyt
     assert len(warnings) == 1
 
 
-async def test_beatapis_402_to_the_first_create_stops_further_tries_at_that_price() -> None:
-    account = Account(100)  # launch credits, truly short
-    credits = admission(account, refresh_interval=3600)
-    probe = await credits.reserve(ec())
-    await credits.not_created(probe, InsufficientCreditsError("short", status=402, code="insufficient_credits"))
+async def test_a_whole_balance_is_launch_credits_even_before_any_answer() -> None:
+    credits = admission(Account(100))  # less than one task: refused here, nothing sent to find out
     with pytest.raises(InsufficientCreditsError) as info:
         await credits.reserve(ec())
     assert info.value.status is None
+
+
+async def test_beatapis_402_to_a_question_stops_further_tries_until_the_balance_grows() -> None:
+    account = Account("1.25")  # dollars and cents, unit not known yet: one create may ask
+    credits = admission(account, refresh_interval=0)
+    probe = await credits.reserve(ec())
+    assert probe.probe
+    await credits.not_created(probe, InsufficientCreditsError("short", status=402, code="insufficient_credits"))
+    with pytest.raises(InsufficientCreditsError) as info:
+        await credits.reserve(ec())
+    assert info.value.status is None  # not asked again at this balance
+    account.balance = Decimal("2.25")  # topped up
+    assert (await credits.reserve(ec())).probe  # worth asking again
 
 
 async def test_no_balance_at_all_sends_nothing() -> None:

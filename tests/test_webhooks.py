@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -23,13 +22,15 @@ from beatapi_async import webhooks
 from beatapi_async._exceptions import BeatAPIError, WebhookVerificationError
 from beatapi_async._models import Task, TaskStatus, WebhookEvent
 
+from ._shared import FIXTURES, require
+
 # The golden vector (issue 6): exact bytes, secret and timestamp -> signature.
 SECRET = "whsec_test"
 BODY = b'{"event":"task.succeeded","data":{"id":"task_123"}}'
 TS = 1784187600
 SIG = "ea8fe65b9f729d48f172f2b7fb4b267e6ae50ace77a9b4672d418378cd50729b"
 
-FIXTURE = Path(__file__).resolve().parents[1].parent / "shared" / "beatapi" / "fixtures" / "webhook-task-succeeded.json"
+FIXTURE = FIXTURES / "webhook-task-succeeded.json"
 
 TASK_BODY = json.dumps(
     {
@@ -122,9 +123,7 @@ def test_sign_refuses_bad_arguments(payload: Any, secret: Any, timestamp: Any, e
 
 
 def test_fixture_delivery_verifies_into_a_task() -> None:
-    if not FIXTURE.exists():
-        pytest.skip(f"fixture not present: {FIXTURE}")
-    body = FIXTURE.read_bytes()
+    body = require(FIXTURE).read_bytes()
     headers = webhooks.sign(body, "whsec_fixture", timestamp=1784188934)
     event = webhooks.verify(body, headers, "whsec_fixture", now=1784188940)
     assert event.id == "evt_example_123"

@@ -15,6 +15,7 @@ bounded by ``timeout``: past it, ``CoordinationError``, before anything billable
 
 from __future__ import annotations
 
+import contextlib
 import math
 import urllib.parse
 from typing import TYPE_CHECKING
@@ -24,13 +25,22 @@ import redis.asyncio as aioredis
 from .._exceptions import CoordinationError, RequestValidationError
 from .._logging import remember_secret
 from ._budget import RedisPollBudget
+from ._credits import RedisCreditAdmission
 from ._gate import RedisGate, RedisLease
-from ._store import Store, namespace_for
+from ._store import LoopGuard, Store, namespace_for
 
 if TYPE_CHECKING:
     from .._client import AsyncBeatAPI
 
-__all__ = ["CoordinationError", "RedisCoordinator", "RedisGate", "RedisLease", "RedisPollBudget", "namespace_for"]
+__all__ = [
+    "CoordinationError",
+    "RedisCoordinator",
+    "RedisCreditAdmission",
+    "RedisGate",
+    "RedisLease",
+    "RedisPollBudget",
+    "namespace_for",
+]
 
 
 def _positive(name: str, value: float) -> float:
@@ -90,6 +100,7 @@ class RedisCoordinator:
         else:
             raise RequestValidationError("url_or_client", "must be a redis:// URL or a redis.asyncio.Redis client")
         self._stores: dict[str, Store] = {}
+        self._guard = LoopGuard(self._redis)
 
     def __repr__(self) -> str:
         return f"RedisCoordinator({self._where!r}, lease_seconds={self.lease_seconds:g}, timeout={self.timeout:g})"
@@ -105,7 +116,8 @@ class RedisCoordinator:
             namespace = namespace_for(key)
         store = self._stores.get(namespace)
         if store is None:
-            store = self._stores[namespace] = Store(self._redis, namespace, timeout=self.timeout)
+            store = self._stores[namespace] = Store(self._redis, namespace, timeout=self.timeout,
+                                                    check_loop=self._guard)  # fmt: skip
         return store
 
     def namespace(self, client: AsyncBeatAPI) -> str:
@@ -121,11 +133,18 @@ class RedisCoordinator:
         """The fleet's poll budget, paced at ``client.poll_policy`` (the fleet's budget)."""
         return RedisPollBudget(self._store(client), client.poll_policy)
 
+    def credit_admission(self, client: AsyncBeatAPI) -> RedisCreditAdmission:
+        """The fleet's credit ledger, for ``client``: what is left of the account's balance is the
+        fleet's last usage read minus every worker's creates since (README "Credits")."""
+        return RedisCreditAdmission(client, self._store(client))
+
     async def ping(self) -> None:
         """Check that Redis answers within ``timeout`` (``CoordinationError`` if not)."""
-        await Store(self._redis, "ping", timeout=self.timeout).call(self._redis.ping)
+        await Store(self._redis, "ping", timeout=self.timeout, check_loop=self._guard).call(self._redis.ping)
 
     async def aclose(self) -> None:
         """Close the connection this coordinator opened (a client passed in is left open)."""
         if self._owned:
+            with contextlib.suppress(CoordinationError):
+                self._guard()  # connections of a closed event loop are dropped, not closed there
             await self._redis.aclose()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -23,9 +25,12 @@ def namespace_for(api_key: str) -> str:
 class Store:
     """The keys of one namespace and the scripts that change them, each call within ``timeout``."""
 
-    def __init__(self, client: aioredis.Redis, namespace: str, *, timeout: float) -> None:
+    def __init__(
+        self, client: aioredis.Redis, namespace: str, *, timeout: float, check_loop: Callable[[], None] = lambda: None
+    ) -> None:
         self._redis = client
         self._timeout = timeout
+        self._check_loop = check_loop
         # The hash tag keeps every key of a namespace on one Redis Cluster slot (scripts need it).
         base = f"{KEY_PREFIX}:{{{namespace}}}:"
         self.namespace = namespace
@@ -39,11 +44,16 @@ class Store:
                          "DEFER_READ", "TAKE", "PAUSE")
         }  # fmt: skip
 
+    def register(self, source: str) -> Any:
+        """A Lua script of another part of this namespace's state (the credit ledger), run with ``call``."""
+        return self._redis.register_script(source)
+
     async def run(self, script: str, keys: list[str], args: list[Any]) -> Any:
         """Run one script; Redis unreachable or slower than ``timeout``: ``CoordinationError``."""
         return await self.call(self._scripts[script], keys=keys, args=args)
 
     async def call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        self._check_loop()
         try:
             with anyio.fail_after(self._timeout):
                 return await func(*args, **kwargs)
@@ -62,6 +72,33 @@ class Store:
         """Take the fleet's turn to read ``/v1/usage`` (one reader per interval)."""
         got = await self.call(self._redis.set, self.usage_lock, token, nx=True, px=max(1, ttl_ms))
         return bool(got)
+
+
+class LoopGuard:
+    """Redis connections belong to the event loop they were opened on.
+
+    After that loop is closed (``asyncio.run`` again), connections left open in it are
+    dropped and new ones are opened on the running loop; two loops alive at once (threads)
+    cannot share one coordinator, which is said with a typed error.
+    """
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __call__(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop is self._loop:
+            return
+        if self._loop is None or self._loop.is_closed():
+            if self._loop is not None:
+                self._client.connection_pool.reset()  # type: ignore[no-untyped-call]  # their loop is gone
+            self._loop = loop
+        else:
+            raise CoordinationError(
+                "this RedisCoordinator is in use on another event loop; make one per event loop "
+                "(e.g. per asyncio.run) and aclose() it there"
+            )
 
 
 def _first_line(exc: BaseException) -> str:

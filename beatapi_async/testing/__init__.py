@@ -29,10 +29,19 @@ check against their own.
 
 Where the contract is silent, the emulator chooses:
 
-- Edit and compose on a task that is not a manual Music Video waiting in
-  ``storyboard_ready`` / ``requires_action`` answer 400 (the contract lists no
-  409 for them); unknown shot ids answer 404. Both take a concurrency slot
-  while they run, so they can get 429 like a create.
+- A manual Music Video reaches ``requires_action`` when its storyboard is
+  ready; a shot edit brings it back to ``storyboard_ready``. Edit and compose
+  are also taken on a succeeded Music Video: the edit runs (``editing``) and
+  returns to ``succeeded`` with the final video unchanged until a compose.
+  On any other task they answer 400 (the contract lists no 409 for them);
+  unknown shot ids answer 404. Both take a concurrency slot while they run,
+  so they can get 429 like a create.
+- Request bodies: an explicit ``null`` for a field the schema names is a 400;
+  ``18.0`` is the integer 18; fields the schema does not name are ignored.
+  Bodies over the limit (uploads 50 MB, JSON 1 MiB) are refused with 413 from
+  their ``Content-Length`` before they are read. Every error, 404 and 405 of
+  unmatched paths included, is the JSON error envelope. ``GET /openapi.json``
+  describes what the emulator serves.
 - A realtime session reserves one credit per second of
   ``max_duration_seconds``, settles when it goes active
   (``FakeBeatAPI.activate_session``) and is refunded if it closes or expires
@@ -45,10 +54,44 @@ Where the contract is silent, the emulator chooses:
   requests are remembered, so a 402 or 429 can be retried under its key.
 """
 
-from ._fake import FakeBeatAPI
-from ._faults import Fault
-from ._records import Delivery, Durations, LedgerEntry, Outcome, RecordedRequest
-from ._serve import banner, serve_forever
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._fake import FakeBeatAPI
+    from ._faults import Fault
+    from ._records import Delivery, Durations, LedgerEntry, Outcome, RecordedRequest
+    from ._serve import banner, serve_forever
+
+# Imported on first use (PEP 562), so that the pytest plugin, which lives in this
+# package, costs nothing at pytest start-up until a test asks for the emulator.
+_SOURCES = {
+    "FakeBeatAPI": "._fake",
+    "Fault": "._faults",
+    "Delivery": "._records",
+    "Durations": "._records",
+    "LedgerEntry": "._records",
+    "Outcome": "._records",
+    "RecordedRequest": "._records",
+    "banner": "._serve",
+    "serve_forever": "._serve",
+}
+
+
+def __getattr__(name: str) -> Any:
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(source, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "Delivery",

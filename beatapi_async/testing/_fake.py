@@ -56,7 +56,8 @@ class FakeBeatAPI:
         webhook_retry_schedule: BeatAPI seconds before each delivery retry.
         concurrency_retry_after: BeatAPI seconds to suggest on 429 ``user_concurrency_exceeded``
             (marks it ``retryable`` like newer deployments); None: the launch answer, no hint.
-        max_recorded_requests: How many of the newest requests ``requests`` keeps (memory stays bounded).
+        max_recorded_requests: How many of the newest requests ``requests`` keeps, so memory stays
+            bounded (None: all, for a benchmark that counts every poll from the records).
     """
 
     def __init__(
@@ -74,7 +75,7 @@ class FakeBeatAPI:
         durations: Durations | Mapping[str, float] | None = None,
         webhook_retry_schedule: tuple[float, ...] = (60, 300, 900),
         concurrency_retry_after: int | None = None,
-        max_recorded_requests: int = 10_000,
+        max_recorded_requests: int | None = 100_000,
     ) -> None:
         self._emu = Emulator(
             api_key=api_key or "sk_test_" + secrets.token_urlsafe(24),
@@ -236,7 +237,7 @@ class FakeBeatAPI:
         ``times`` limits how many tasks it takes (None: all). The newest
         matching script wins. An outcome covers each step of the task: for a
         manual Music Video, "fail" fails the storyboard; use ``set_outcome``
-        after ``storyboard_ready`` to fail an edit or the compose instead.
+        once it waits for the user (``requires_action``) to fail an edit or the compose instead.
         """
         self._emu.scripts.append(
             Script(

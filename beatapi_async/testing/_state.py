@@ -57,7 +57,7 @@ class Emulator:
         durations: Durations,
         webhook_retry_schedule: tuple[float, ...],
         concurrency_retry_after: int | None,
-        max_recorded_requests: int = 10_000,
+        max_recorded_requests: int | None = 100_000,
     ) -> None:
         self.api_key = api_key
         self.concurrency_limit = concurrency_limit

@@ -1,66 +1,10 @@
-"""pytest fixtures for testing code that uses beatapi-async (registered as a ``pytest11`` plugin).
+"""The SDK's pytest plugin under the package's name: ``pytest_plugins = ["beatapi_async.testing.pytest_plugin"]``.
 
-``fake_beatapi`` is a running ``FakeBeatAPI`` at ``speed=1000``;
-``beatapi_client`` is an ``AsyncBeatAPI`` bound to it that polls every few
-milliseconds. Options for the emulator come from the ``beatapi_fake`` marker::
-
-    @pytest.mark.beatapi_fake(concurrency_limit=5, credit_balance=500)
-    async def test_render(beatapi_client, fake_beatapi):
-        task = await beatapi_client.run(EcommerceVideoRequest(images=[...], duration=15))
-        assert fake_beatapi.peak_running <= 5
-
-The fixtures are async: with pytest-asyncio installed they are
-``pytest_asyncio`` fixtures (any mode); without it they are plain async
-fixtures, which anyio's pytest plugin runs for ``@pytest.mark.anyio`` tests.
+The plugin itself is the top-level module ``beatapi_async_pytest`` (what the
+``pytest11`` entry point names), so that pytest's start-up does not import the
+SDK; this module re-exports its fixtures and hooks.
 """
 
-from __future__ import annotations
+from beatapi_async_pytest import FIXTURE_SPEED, beatapi_client, fake_beatapi, pytest_configure
 
-from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
-
-import pytest
-
-from ._fake import FakeBeatAPI
-
-if TYPE_CHECKING:
-    from .. import AsyncBeatAPI
-
-FIXTURE_SPEED = 1000.0
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _async_fixture(func: _F) -> _F:
-    try:
-        import pytest_asyncio
-    except ImportError:  # pragma: no cover - exercised only without pytest-asyncio
-        return cast(_F, pytest.fixture(func))
-    return cast(_F, pytest_asyncio.fixture(func))
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``beatapi_fake`` marker."""
-    config.addinivalue_line(
-        "markers", "beatapi_fake(**options): FakeBeatAPI options for the fake_beatapi fixture (speed=1000 by default)"
-    )
-
-
-@_async_fixture
-async def fake_beatapi(request: pytest.FixtureRequest) -> AsyncIterator[FakeBeatAPI]:
-    """A running FakeBeatAPI (speed 1000 unless the ``beatapi_fake`` marker says otherwise)."""
-    options: dict[str, Any] = {"speed": FIXTURE_SPEED}
-    marker = request.node.get_closest_marker("beatapi_fake")
-    if marker is not None:
-        options.update(marker.kwargs)
-    async with FakeBeatAPI(**options) as fake:
-        yield fake
-
-
-@_async_fixture
-async def beatapi_client(fake_beatapi: FakeBeatAPI) -> AsyncIterator[AsyncBeatAPI]:
-    """An AsyncBeatAPI bound to ``fake_beatapi`` with millisecond polling."""
-    from .. import AsyncBeatAPI, PollPolicy
-
-    poll = PollPolicy(interval=0.01, max_interval=0.05, budget_per_minute=60_000)
-    async with AsyncBeatAPI(api_key=fake_beatapi.api_key, base_url=fake_beatapi.base_url, poll=poll) as client:
-        yield client
+__all__ = ["FIXTURE_SPEED", "beatapi_client", "fake_beatapi", "pytest_configure"]

@@ -69,8 +69,8 @@ async def test_the_key_never_reaches_redis_and_accounts_do_not_share(fake, redis
     assert ns == namespace_for(fake.api_key) and fake.api_key not in ns
     raw = aioredis.Redis.from_url(redis_server.url)
     try:
-        keys = [k.decode() for k in await raw.keys("*")]
-        assert keys and all(ns in k or "{" in k for k in keys)
+        keys = [k.decode() for k in await raw.keys("beatapi-async:*")]  # (other tests' keys are there too)
+        assert any(f"{{{ns}}}" in k for k in keys)
         for k in keys:
             assert fake.api_key not in k
             kind = (await raw.type(k)).decode()
@@ -231,4 +231,37 @@ async def test_a_blocked_event_loop_loses_its_leases_loudly_and_its_task_still_c
         finally:
             await raw.aclose()
         await lease.release()
+    await coordinator.aclose()
+
+
+def test_one_client_and_coordinator_on_successive_event_loops(redis_server):
+    from ..cli.conftest import ThreadedEmulator
+
+    emu = ThreadedEmulator(speed=1000.0, concurrency_limit=2, poll_limit_per_minute=None)
+    coordinator = RedisCoordinator(redis_server.url)
+    client = AsyncBeatAPI(emu.api_key, base_url=emu.base_url, coordinator=coordinator, poll=POLL)
+
+    async def job(i: int) -> str:
+        try:
+            return (await client.run(ec(i))).status
+        finally:
+            await coordinator.aclose()  # its connections belong to this loop; it reconnects on the next
+
+    try:
+        assert [asyncio.run(job(1)), asyncio.run(job(2))] == ["succeeded", "succeeded"]
+        asyncio.run(client.aclose())
+    finally:
+        emu.close()
+
+
+async def test_redis_lost_mid_wait_ends_the_wait_with_a_coordination_error(fake, own_redis):
+    fake.script("hang")
+    coordinator = RedisCoordinator(own_redis.url, timeout=0.3)
+    async with client_for(fake, coordinator) as client:
+        job = asyncio.ensure_future(client.run(ec(0)))
+        while not fake.tasks:
+            await asyncio.sleep(0.005)
+        own_redis.stop()  # the poll budget is out of reach: no poll without its permission
+        with pytest.raises(CoordinationError):
+            await asyncio.wait_for(job, 5)
     await coordinator.aclose()

@@ -19,7 +19,6 @@ import typing
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -40,7 +39,8 @@ from beatapi_async import (
 from beatapi_async._convert import converter
 from beatapi_async._protocol import decode_data
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "beatapi" / "fixtures"
+from .._shared import FIXTURES, require
+
 FAST = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 MODELS: list[type[Any]] = [
@@ -142,10 +142,7 @@ def test_any_error_envelope_becomes_its_typed_error(status: int, error: Any, ret
 
 
 def _golden(name: str) -> Any:
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"golden fixture {path} not present")
-    raw = json.loads(path.read_text())
+    raw = json.loads(require(FIXTURES / name).read_text())
     return raw["data"] if "data" in raw and name != "webhook-task-succeeded.json" else raw
 
 

@@ -7,7 +7,6 @@ import copy
 import io
 import re
 import wave
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,7 +15,7 @@ from aiohttp import web
 
 from beatapi_async.testing import FakeBeatAPI
 
-CONTRACT_PATH = (Path(__file__).resolve().parents[2] / "../shared/beatapi/openapi.yaml").resolve()
+from .._shared import CONTRACT as CONTRACT_PATH
 
 # Fields newer deployments add that the emulator sends (NOTES: Conventions, Tasks);
 # anything else outside the contract is drift.

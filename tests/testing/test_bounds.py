@@ -147,3 +147,10 @@ async def test_only_the_newest_requests_are_recorded(api: Api) -> None:
     assert api.fake.request_count == 20
     api.fake.reset()
     assert api.fake.requests == [] and api.fake.request_count == 0
+
+
+@pytest.mark.beatapi_fake(max_recorded_requests=None)
+async def test_records_can_be_unbounded_for_benchmarks(api: Api) -> None:
+    for _ in range(3):
+        await api.get("/v1/webhooks")
+    assert len(api.fake.requests) == api.fake.request_count == 3

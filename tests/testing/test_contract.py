@@ -15,7 +15,8 @@ import pytest
 
 from beatapi_async.testing import FakeBeatAPI
 
-from ._support import Api, Contract, Receiver, eventually, load_contract, wav_bytes
+from .._shared import missing_reason
+from ._support import CONTRACT_PATH, Api, Contract, Receiver, eventually, load_contract, wav_bytes
 
 SESSION = {"max_duration_seconds": 15, "allowed_origins": ["https://app.example.com"]}
 
@@ -23,7 +24,7 @@ SESSION = {"max_duration_seconds": 15, "allowed_origins": ["https://app.example.
 @pytest.fixture
 def fresh_contract(contract: Contract | None) -> Contract:
     if contract is None:
-        pytest.skip("../shared/beatapi/openapi.yaml is not present")
+        pytest.skip(missing_reason(CONTRACT_PATH))
     fresh = load_contract()
     assert fresh is not None
     return fresh

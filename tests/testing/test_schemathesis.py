@@ -24,14 +24,11 @@ import pytest
 
 from beatapi_async.testing import FakeBeatAPI
 
+from .._shared import missing_reason
 from ._support import CONTRACT_PATH
 
 if not CONTRACT_PATH.is_file():
-    pytest.skip(
-        f"BeatAPI's published contract is not at {CONTRACT_PATH} (it is kept beside the repository, "
-        "not in it: clone the project next to BeatAPI's shared/ folder to run this test)",
-        allow_module_level=True,
-    )
+    pytest.skip(missing_reason(CONTRACT_PATH), allow_module_level=True)
 if sys.version_info < (3, 11):
     pytest.skip("schemathesis 4 needs Python 3.11+ (the dev extra installs it only there)", allow_module_level=True)
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed (pip install -e '.[dev]')")

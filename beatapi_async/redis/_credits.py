@@ -1,6 +1,6 @@
 """Credit admission a fleet of processes shares through Redis: one ledger per account.
 
-The same rule as ``LocalCreditAdmission`` (``_ledger``), with the ledger in Redis so
+The same rule as ``LocalCreditAdmission`` (``.._ledger``), with the ledger in Redis so
 every worker subtracts every other worker's creates: what is left is the balance of the
 fleet's last ``GET /v1/usage`` read minus the reservations of the creates the fleet sent
 since. Each step is one Lua script, so two workers never both take the last credits.
@@ -13,21 +13,20 @@ whose worker died before its create was answered stops counting as "in flight" a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ._credits import CreditCap, Reservation, UnitLearner, charged_amount, insufficient
-from ._exceptions import APIStatusError, CoordinationError
+from .._credits import CreditCap, Reservation, UnitLearner, charged_amount, insufficient, may_ask
+from .._exceptions import APIStatusError
+from ._store import KEY_PREFIX, Store
 
 if TYPE_CHECKING:
-    from ._client import AsyncBeatAPI
-    from ._models import Task, TaskRequest
-    from ._pricing import Estimate
+    from .._client import AsyncBeatAPI
+    from .._models import Task, TaskRequest
+    from .._pricing import Estimate
 
-T = TypeVar("T")
 SCALE = Decimal(10_000)
 
 # KEYS: state hash, pending hash, task -> reservation hash, in-flight deadlines (sorted set).
@@ -83,6 +82,8 @@ return {'ok', string.format('%d', left)}
 """
 
 _BEGIN_READ = _PRELUDE + "return tick()"
+
+_IN_FLIGHT = _PRELUDE + "return tonumber(redis.call('HGET', K, 'in_flight') or '0')"
 
 _END_READ = _PRELUDE + """
 local started, balance = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -164,20 +165,17 @@ class RedisCreditAdmission:
     def __init__(
         self,
         client: AsyncBeatAPI,
-        redis: Any,
+        store: Store,
         *,
-        namespace: str,
-        timeout: float = 2.0,
         refresh_interval: float | None = None,
         settle_timeout: float = 2.0,
         in_flight_ttl: float = 60.0,
     ) -> None:
         self._client = client
-        self._redis = redis
+        self._store = store
         # Beside the fleet's other keys; the hash tag keeps them on one Redis Cluster slot (scripts need it).
-        base = f"beatapi-async:{{{namespace}}}:credits"
+        base = f"{KEY_PREFIX}:{{{store.namespace}}}:credits"
         self._keys = [base + suffix for suffix in ("", ":pending", ":tasks", ":in_flight")]
-        self._timeout = timeout
         self._refresh_ms = 1000 * (refresh_interval if refresh_interval is not None else client.poll_policy.interval)
         self._settle_timeout = settle_timeout
         self._ttl_ms = int(in_flight_ttl * 1000)
@@ -185,20 +183,12 @@ class RedisCreditAdmission:
         self.units = UnitLearner()
         self.refused = 0
 
-    async def _call(self, awaitable: Awaitable[T]) -> T:
-        try:
-            with anyio.fail_after(self._timeout):
-                return await awaitable
-        except TimeoutError:
-            raise CoordinationError(f"Redis did not answer within {self._timeout} s; nothing was sent") from None
-        except Exception as exc:  # redis-py raises many kinds: all mean the ledger is out of reach
-            raise CoordinationError(f"Redis is unreachable ({type(exc).__name__}); nothing was sent") from None
-
     async def _run(self, name: str, source: str, *args: Any) -> Any:
+        """Run one script within the coordinator's timeout (else ``CoordinationError``)."""
         script = self._scripts.get(name)
         if script is None:
-            script = self._scripts[name] = self._redis.register_script(source)
-        return await self._call(script(keys=self._keys, args=list(args)))
+            script = self._scripts[name] = self._store.register(source)
+        return await self._store.call(script, keys=self._keys, args=list(args))
 
     async def _read(self) -> None:
         started = await self._run("begin_read", _BEGIN_READ)
@@ -209,12 +199,12 @@ class RedisCreditAdmission:
         # Other processes' answers are not events here: ask Redis, briefly, until none is in flight.
         with anyio.move_on_after(self._settle_timeout):
             while True:
-                if int(await self._call(self._redis.hget(self._keys[0], "in_flight")) or 0) <= 0:
+                if int(await self._run("in_flight", _IN_FLIGHT)) <= 0:
                     return
                 await anyio.sleep(0.01)
 
     async def reserve(self, request: TaskRequest | Estimate, *, cap: CreditCap | None = None) -> Reservation:
-        from ._pricing import Estimate
+        from .._pricing import Estimate
 
         def price() -> Estimate:
             return request if isinstance(request, Estimate) else self._client.estimate(request)
@@ -256,12 +246,8 @@ class RedisCreditAdmission:
         raise insufficient(amount, Decimal(0), estimate, cap=False)
 
     def _may_probe(self, estimate: Estimate, balance: Decimal, left: Decimal, blocked: str) -> bool:
-        """As ``LocalCreditAdmission._may_probe``: unknown unit or song length, one at a time in the fleet."""
-        if self.units.ratio is not None and estimate.exact:
-            return False
-        if balance <= 0 or left <= 0:
-            return False
-        return not blocked or balance > _from_units(blocked)
+        """``may_ask``; one at a time in the fleet (the reserve script checks that)."""
+        return may_ask(self.units, estimate, balance, left, _from_units(blocked) if blocked else None)
 
     def _admitted(
         self, key: str, amount: Decimal, estimate: Estimate, cap: CreditCap | None, *, probe: bool
