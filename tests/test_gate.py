@@ -276,3 +276,35 @@ async def test_a_poll_429_pauses_the_budget_the_scheduler_was_given(fake):
 async def test_a_coordinator_must_be_one():
     with pytest.raises(RequestValidationError, match="coordinator"):
         AsyncBeatAPI("sk_test_x", coordinator=object())  # type: ignore[arg-type]
+
+
+# -- typing of run_many / as_completed -----------------------------------------------------------
+
+BATCH_TYPES = """
+from beatapi_async import AsyncBeatAPI, Task, TaskRequest
+
+
+async def main(client: AsyncBeatAPI, requests: list[TaskRequest], flag: bool) -> None:
+    done: list[Task] = await client.run_many(requests, idempotency_key=lambda i, r: f"k{i}", on_created=print)
+    mixed: list[Task | BaseException] = await client.run_many(requests, return_exceptions=True)
+    maybe: list[Task | BaseException] = await client.run_many(requests, return_exceptions=flag)
+    async for task in client.as_completed(requests):
+        print(task.video_url)
+    async for item in client.as_completed(requests, return_exceptions=True):
+        print(item.video_url if isinstance(item, Task) else item)
+    print(done, mixed, maybe)
+    wrong: list[Task] = await client.run_many(requests, return_exceptions=True)  # error
+    async for other in client.as_completed(requests, return_exceptions=True):
+        print(other.video_url)  # error
+    await client.run_many(requests, idempotency_key=lambda request: "k")  # error
+"""
+
+
+def test_run_many_and_as_completed_are_typed_by_return_exceptions(tmp_path):
+    pytest.importorskip("mypy.api", reason="mypy (the dev extra) is needed to type-check snippets")
+    from .test_typing import _mypy
+
+    errors = _mypy(tmp_path, {"batch.py": BATCH_TYPES})["batch.py"]
+    lines = BATCH_TYPES.splitlines()  # the leading newline is line 1 of the file
+    expected = {n for n, line in enumerate(lines, start=1) if line.endswith("# error")}
+    assert errors == expected

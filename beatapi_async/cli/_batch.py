@@ -275,6 +275,15 @@ async def run_batch(
 # -- the command ------------------------------------------------------------------------------
 
 
+def _one_error_for_all(results: list[Result]) -> str | None:
+    """The error every sent line ended with before anything was created, if they all share one."""
+    sent = [r for r in results if r.outcome != "invalid"]
+    errors = {r.error for r in sent if r.outcome == "error" and r.task_id is None}
+    if len(sent) > 1 and len(errors) == 1 and all(r.outcome == "error" and r.task_id is None for r in sent):
+        return str(next(iter(errors)))
+    return None
+
+
 def _coordinator(url: str) -> Any:
     """``--redis``: the fleet's coordinator (the redis extra is imported only when asked for)."""
     try:
@@ -443,6 +452,13 @@ def run(
             output.finish(results)
     finally:
         state.close()
+
+    stopped = _one_error_for_all(results)
+    if stopped is not None:
+        # The gate's first usage read failed (a wrong key, BeatAPI unreachable): every line
+        # failed with it before anything was created. One line says so, not one per request.
+        where = f"; results in {out_path}" if out_path else ""
+        raise CliError(f"nothing was created, every request failed with: {stopped}{where}", exit_code(results))
 
     if json_out:
         for result in results:

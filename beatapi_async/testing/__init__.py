@@ -29,10 +29,19 @@ check against their own.
 
 Where the contract is silent, the emulator chooses:
 
-- Edit and compose on a task that is not a manual Music Video waiting in
-  ``storyboard_ready`` / ``requires_action`` answer 400 (the contract lists no
-  409 for them); unknown shot ids answer 404. Both take a concurrency slot
-  while they run, so they can get 429 like a create.
+- A manual Music Video reaches ``requires_action`` when its storyboard is
+  ready; a shot edit brings it back to ``storyboard_ready``. Edit and compose
+  are also taken on a succeeded Music Video: the edit runs (``editing``) and
+  returns to ``succeeded`` with the final video unchanged until a compose.
+  On any other task they answer 400 (the contract lists no 409 for them);
+  unknown shot ids answer 404. Both take a concurrency slot while they run,
+  so they can get 429 like a create.
+- Request bodies: an explicit ``null`` for a field the schema names is a 400;
+  ``18.0`` is the integer 18; fields the schema does not name are ignored.
+  Bodies over the limit (uploads 50 MB, JSON 1 MiB) are refused with 413 from
+  their ``Content-Length`` before they are read. Every error, 404 and 405 of
+  unmatched paths included, is the JSON error envelope. ``GET /openapi.json``
+  describes what the emulator serves.
 - A realtime session reserves one credit per second of
   ``max_duration_seconds``, settles when it goes active
   (``FakeBeatAPI.activate_session``) and is refunded if it closes or expires

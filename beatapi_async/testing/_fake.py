@@ -237,7 +237,7 @@ class FakeBeatAPI:
         ``times`` limits how many tasks it takes (None: all). The newest
         matching script wins. An outcome covers each step of the task: for a
         manual Music Video, "fail" fails the storyboard; use ``set_outcome``
-        after ``storyboard_ready`` to fail an edit or the compose instead.
+        once it waits for the user (``requires_action``) to fail an edit or the compose instead.
         """
         self._emu.scripts.append(
             Script(
