@@ -14,6 +14,7 @@ def banner(fake: FakeBeatAPI) -> str:
     return (
         f"FakeBeatAPI listening on {fake.base_url} (speed {fake.speed:g}, "
         f"concurrency limit {fake.concurrency_limit}); Ctrl-C stops it.\n"
+        f"OpenAPI document for client generators: {fake.base_url}/openapi.json\n"
         f"export BEATAPI_BASE_URL={fake.base_url}\n"
         f"export BEATAPI_API_KEY={fake.api_key}"
     )

@@ -45,6 +45,7 @@ async def test_serve_forever_runs_until_cancelled() -> None:
     fake = await asyncio.wait_for(ready, 5)
     text = banner(fake)
     assert fake.base_url in text and fake.api_key in text and "speed 50" in text
+    assert f"{fake.base_url}/openapi.json" in text
     async with aiohttp.ClientSession() as session, session.get(fake.base_url + "/v1/workflows") as response:
         assert response.status == 200
     server.cancel()
