@@ -81,12 +81,20 @@ redis.call('HINCRBY', K, 'in_flight', 1)
 return {'ok', string.format('%d', left)}
 """
 
-_BEGIN_READ = _PRELUDE + "return tick()"
+# ARGV: how long the read may hold the fleet's turn (ms), and the read seen before waiting ('' at first).
+_BEGIN_READ = _PRELUDE + """
+local current = tonumber(redis.call('HGET', K, 'read_started') or '0')
+if ARGV[2] ~= '' and current > tonumber(ARGV[2]) then return {0, current} end
+if tonumber(redis.call('HGET', K, 'reading_until') or '0') > now_ms then return {-1, current} end
+redis.call('HSET', K, 'reading_until', now_ms + tonumber(ARGV[1]))
+return {tick(), current}
+"""
 
 _IN_FLIGHT = _PRELUDE + "return tonumber(redis.call('HGET', K, 'in_flight') or '0')"
 
 _END_READ = _PRELUDE + """
 local started, balance = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('HDEL', K, 'reading_until')
 if started <= tonumber(redis.call('HGET', K, 'read_started') or '0') then return 0 end
 redis.call('HSET', K, 'balance', balance, 'read_started', started, 'read_at', now_ms, 'doubt', 0, 'stale', 0)
 local blocked = redis.call('HGET', K, 'blocked_at')
@@ -150,6 +158,10 @@ return 1
 """
 
 
+# The longest one worker's usage read holds the fleet's turn (a worker that died mid-read).
+READ_HOLD_MS = 5_000
+
+
 def _units(amount: Decimal, *, up: bool = True) -> int:
     """Whole ten-thousandths: a reservation rounds up, a balance down (never more than there is)."""
     return int((amount * SCALE).to_integral_value(rounding=ROUND_CEILING if up else ROUND_FLOOR))
@@ -191,8 +203,22 @@ class RedisCreditAdmission:
         return await self._store.call(script, keys=self._keys, args=list(args))
 
     async def _read(self) -> None:
-        started = await self._run("begin_read", _BEGIN_READ)
-        usage = await self._client.usage.get()
+        """Read the balance for the fleet; while another worker reads it, wait for theirs instead."""
+        seen = ""
+        while True:
+            started, current = (int(x) for x in await self._run("begin_read", _BEGIN_READ, READ_HOLD_MS, seen))
+            if started > 0:
+                break  # our turn
+            if started == 0:
+                return  # another worker's read landed while we waited
+            seen = seen or str(current)
+            await anyio.sleep(0.01)
+        try:
+            usage = await self._client.usage.get()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._run("end_read", _END_READ, 0, 0)  # give the turn back
+            raise
         await self._run("end_read", _END_READ, started, _units(usage.credit_balance, up=False))
 
     async def _settle_in_flight(self) -> None:

@@ -142,3 +142,18 @@ async def test_two_processes_share_one_balance(redis_server: Any) -> None:
         assert statuses(fake) == [201] * 7  # seven fit; nothing was sent past the balance
         assert sum(o["created"] for o in outputs) == 7
         assert sum(o["unsent"] for o in outputs) == 12 - 7
+
+
+async def test_workers_needing_the_balance_at_once_share_one_read(redis_server: Any) -> None:
+    coordinator = RedisCoordinator(redis_server.url)
+    async with make_fake(10 * PRICE) as fake:
+        clients = [AsyncBeatAPI(fake.api_key, base_url=fake.base_url, poll=POLL) for _ in range(4)]
+        try:
+            ledgers = [coordinator.credit_admission(c) for c in clients]  # the ledger only: no gate reads
+            reservations = await asyncio.gather(*(ledger.reserve(ec(i)) for i, ledger in enumerate(ledgers)))
+            assert len(fake.requests_to("GET", "/v1/usage")) == 1
+            assert len({r.key for r in reservations}) == 4
+        finally:
+            for c in clients:
+                await c.aclose()
+    await coordinator.aclose()
