@@ -107,11 +107,16 @@ async def test_first_failure_raises_and_cancels_the_rest(fake, client):
     assert len(fake.tasks) == created  # nothing created after the failure
 
 
-async def test_as_completed_yields_in_completion_order(fake, client):
-    # the default durations: a music video renders longer than an ecommerce video
-    fast = ec(0)
-    slow = MusicVideoRequest(images=["https://cdn.example.com/s.png"], audio_url="https://cdn.example.com/a.mp3")
-    order = [t.workflow async for t in client.as_completed([slow, fast])]
+async def test_as_completed_yields_in_completion_order():
+    # The music video renders 500 BeatAPI seconds (0.5 s real) longer than the ecommerce one:
+    # far more than a loaded machine's jitter (the default 30 s gap, 30 ms real, was not).
+    durations = {"music_video": 590.0, "ecommerce_video": 90.0}
+    async with FakeBeatAPI(speed=SPEED, concurrency_limit=5, poll_limit_per_minute=None, durations=durations) as fake:
+        poll = PollPolicy(interval=0.01, max_interval=0.02, budget_per_minute=BUDGET, burst=5)
+        async with AsyncBeatAPI(fake.api_key, base_url=fake.base_url, poll=poll) as client:
+            fast = ec(0)
+            slow = MusicVideoRequest(images=["https://cdn.example.com/s.png"], audio_url="https://cdn.example.com/a.mp3")
+            order = [t.workflow async for t in client.as_completed([slow, fast])]
     assert order == ["ecommerce-video", "music-video"]
 
 
