@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .._exceptions import CoordinationError
 from . import _scripts as S
@@ -57,7 +58,9 @@ class Store:
         try:
             with anyio.fail_after(self._timeout):
                 return await func(*args, **kwargs)
-        except TimeoutError:
+        except (TimeoutError, RedisTimeoutError):
+            # Ours (fail_after) or redis-py's own socket timeout, set to the same bound: which
+            # fires first varies (on Python 3.10 it is usually redis-py's); both mean "too slow".
             raise CoordinationError(
                 f"Redis did not answer within {self._timeout:g}s (the coordinator's timeout); nothing was sent to "
                 "BeatAPI for requests still waiting for a slot"
