@@ -163,13 +163,17 @@ class AiohttpTransport:
             await _close_elsewhere(session, loop)
 
 
+def _refused(message: str, status: int, headers: Mapping[str, str]) -> InvalidResponseError:
+    """An answer the transport will not take: not retried (the next attempt would be the same)."""
+    return InvalidResponseError(message, status=status, request_id=request_id_of(headers), retryable=False)
+
+
 def _too_large(what: str, limit: int, status: int, headers: Mapping[str, str]) -> InvalidResponseError:
-    return InvalidResponseError(
+    return _refused(
         f"{what}: the answer is larger than max_response_bytes ({limit} bytes); refused unread "
         "(AsyncBeatAPI(max_response_bytes=...) raises the bound)",
-        status=status,
-        request_id=request_id_of(headers),
-        retryable=False,
+        status,
+        headers,
     )
 
 
@@ -187,12 +191,8 @@ async def _read_body(resp: aiohttp.ClientResponse, headers: Mapping[str, str], l
         decoder = zlib.decompressobj(_ZLIB_AUTO)
     elif encoding not in ("", "identity"):
         resp.close()
-        raise InvalidResponseError(
-            f"{what}: unsupported Content-Encoding {encoding[:40]!r} (asked for {ACCEPT_ENCODING})",
-            status=resp.status,
-            request_id=request_id_of(headers),
-            retryable=False,
-        )
+        unsupported = f"{what}: unsupported Content-Encoding {encoding[:40]!r} (asked for {ACCEPT_ENCODING})"
+        raise _refused(unsupported, resp.status, headers)
     if decoder is None and length is not None:
         # A plain body of a known length within the bound (checked above): aiohttp reads
         # exactly that many bytes, so the usual small JSON answer needs no streaming.
@@ -217,12 +217,7 @@ async def _read_body(resp: aiohttp.ClientResponse, headers: Mapping[str, str], l
                 raise _too_large(what, limit, resp.status, headers)
     except zlib.error as exc:
         resp.close()
-        raise InvalidResponseError(
-            f"{what}: a {encoding} body that does not decode: {exc}",
-            status=resp.status,
-            request_id=request_id_of(headers),
-            retryable=False,
-        ) from None
+        raise _refused(f"{what}: a {encoding} body that does not decode: {exc}", resp.status, headers) from None
     return bytes(body)
 
 
