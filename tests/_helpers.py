@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import wave
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,6 +20,17 @@ MOCK_KEY = "sk_test_mocked_abcdef123456"
 
 IMG = "https://media.beatapi.io/samples/neon-singer.png"
 AUDIO = "https://media.beatapi.io/samples/neon-singer-preview.mp3"
+
+
+def wav_bytes(seconds: float = 12.0, rate: int = 8000) -> bytes:
+    """A silent mono 8-bit WAV of ``seconds``: BeatAPI (and the emulator) bill and check its length."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(1)
+        writer.setframerate(rate)
+        writer.writeframes(b"\x80" * int(seconds * rate))
+    return buffer.getvalue()
 
 
 def fixture(name: str) -> Any:

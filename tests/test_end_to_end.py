@@ -6,10 +6,6 @@ emulator (built from the contract) and the models shows up here.
 
 from __future__ import annotations
 
-import io
-import math
-import struct
-import wave
 from decimal import Decimal
 
 import pytest
@@ -33,6 +29,8 @@ from beatapi_async import (
 from beatapi_async._convert import make_converter, unstructure
 from beatapi_async.testing import FakeBeatAPI
 
+from ._helpers import wav_bytes
+
 STRICT = make_converter(strict=True)
 # Fields newer deployments add that the launch contract lacks; the emulator sends them.
 NEWER = {"poll_after_seconds", "retryable"}
@@ -45,15 +43,6 @@ def strictly(model: object) -> None:
             data.pop(name, None)
     assert STRICT.structure(data, type(model)) is not None
 
-
-def wav_bytes(seconds: float = 12.0, rate: int = 8000) -> bytes:
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(b"".join(struct.pack("<h", int(9000 * math.sin(i / 8))) for i in range(int(seconds * rate))))
-    return buf.getvalue()
 
 
 @pytest.fixture

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import itertools
-import math
-import struct
-import wave
 from decimal import Decimal
 
 import attrs
@@ -22,6 +18,8 @@ from beatapi_async import (
 )
 from beatapi_async import _pricing as P
 from beatapi_async.testing import FakeBeatAPI
+
+from ._helpers import wav_bytes
 
 IMAGES = ["https://cdn.example.com/a.png"]
 SONG = "https://cdn.example.com/song.mp3"
@@ -57,15 +55,6 @@ def settings() -> list[tuple[str | None, str | None, bool | None]]:
 def launch_rate(quality: str | None, resolution: str | None, lip_sync: bool | None) -> int:
     return LAUNCH[(quality or "standard", resolution or "720p", lip_sync is True)]
 
-
-def wav_bytes(seconds: float, rate: int = 8000) -> bytes:
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(b"".join(struct.pack("<h", int(9000 * math.sin(i / 8))) for i in range(int(seconds * rate))))
-    return buf.getvalue()
 
 
 # -- pure --------------------------------------------------------------------------------

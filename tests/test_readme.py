@@ -9,12 +9,10 @@ file would be. Only a block preceded by ``<!-- not run: <reason> -->`` is skippe
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import subprocess
 import sys
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import pytest
 
 from beatapi_async.cli._demo import png_bytes
 
+from ._helpers import wav_bytes
 from .cli.conftest import ThreadedEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,16 +81,6 @@ def _params() -> list[object]:
     ]
 
 
-def _wav(seconds: float) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(1)
-        writer.setframerate(8000)
-        writer.writeframes(b"\x80" * int(seconds * 8000))  # silence
-    return buffer.getvalue()
-
-
 def _mp3(seconds: float) -> bytes:
     # MPEG-1 Layer III frames at 128 kbit/s, 44.1 kHz (417 bytes each), holding silence.
     frame = b"\xff\xfb\x90\x64" + bytes(413)
@@ -100,8 +89,8 @@ def _mp3(seconds: float) -> bytes:
 
 SAMPLES = {
     "song.mp3": _mp3(12),
-    "song.wav": _wav(12),
-    "voice.wav": _wav(11),
+    "song.wav": wav_bytes(12),
+    "voice.wav": wav_bytes(11),
     "cover.png": png_bytes((200, 40, 120), width=8, height=8),
     "product.png": png_bytes((20, 140, 220), width=8, height=8),
     "subtitles.srt": b"1\n00:00:00,000 --> 00:00:02,000\nHello\n",

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import io
 import re
-import wave
 from typing import Any
 
 import aiohttp
@@ -208,16 +206,6 @@ class Api:
                 raise AssertionError(f"task {task_id} stuck in {task['status']}, wanted {statuses}")
             await asyncio.sleep(0.002)
 
-
-def wav_bytes(seconds: float, rate: int = 8000) -> bytes:
-    """A silent mono 8-bit WAV of ``seconds``."""
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(1)
-        writer.setframerate(rate)
-        writer.writeframes(b"\x80" * int(seconds * rate))
-    return buffer.getvalue()
 
 
 class Receiver:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from ._support import Api, wav_bytes
+from .._helpers import wav_bytes
+from ._support import Api
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,9 @@ import pytest
 
 from beatapi_async.testing import FakeBeatAPI
 
+from .._helpers import wav_bytes
 from .._shared import missing_reason
-from ._support import CONTRACT_PATH, Api, Contract, Receiver, eventually, load_contract, wav_bytes
+from ._support import CONTRACT_PATH, Api, Contract, Receiver, eventually, load_contract
 
 SESSION = {"max_duration_seconds": 15, "allowed_origins": ["https://app.example.com"]}
 

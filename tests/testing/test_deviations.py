@@ -14,7 +14,8 @@ from beatapi_async import AsyncBeatAPI, PollPolicy, RequestValidationError
 from beatapi_async import _mime as M
 from beatapi_async._validate import check_realtime_session, check_upload
 
-from ._support import Api, wav_bytes
+from .._helpers import wav_bytes
+from ._support import Api
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 WAV = wav_bytes(12)

@@ -10,7 +10,8 @@ import pytest
 
 from beatapi_async import _rules as R
 
-from ._support import Api, wav_bytes
+from .._helpers import wav_bytes
+from ._support import Api
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
