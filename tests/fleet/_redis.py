@@ -71,6 +71,12 @@ class RedisServer:
             self.proc.wait(timeout=10)
         shutil.rmtree(self._dir, ignore_errors=True)
 
+    def __enter__(self) -> RedisServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def restart(self) -> None:
         """Start again on the same port, empty (Redis back after being down)."""
         self.stop()

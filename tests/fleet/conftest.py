@@ -16,21 +16,15 @@ pytest.importorskip("redis", reason="the redis extra is not installed: pip insta
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """One redis-server for the session (each test works in its own namespace: its own key)."""
-    server = RedisServer()
-    try:
+    with RedisServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
     """A redis-server of the test's own, to stop, freeze or restart."""
-    server = RedisServer()
-    try:
+    with RedisServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
