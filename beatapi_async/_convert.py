@@ -172,6 +172,107 @@ def _unix_time(value: datetime) -> int | float:
 def _unstructure_decimal(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
+# -- the fast reader: one function per model, generated once --------------------------------
+
+# How a value of each plain type is read: its usual exact type is taken (or turned) at once;
+# anything else goes to the type's hook, which accepts it (a str subclass...) or refuses it.
+_INLINE: dict[Any, str] = {
+    str: "{v} if type({v}) is str else _parse_str({v})",
+    int: "{v} if type({v}) is int else _parse_int({v})",
+    float: "{v} if type({v}) is float else _parse_float({v})",
+    bool: "{v} if type({v}) is bool else _parse_bool({v})",
+    datetime: "_fromtimestamp({v}, _UTC) if type({v}) is int else _parse_time({v})",
+    Decimal: "_Decimal({v}) if type({v}) is int else _parse_decimal({v})",
+}
+_GLOBALS: dict[str, Any] = {
+    "Mapping": Mapping, "_new": object.__new__, "_UTC": _UTC, "_fromtimestamp": datetime.fromtimestamp,
+    "_Decimal": Decimal,
+    "_STATUSES": _STATUSES, "_parse_status": _parse_status, "_parse_time": _parse_time,
+    "_parse_decimal": _parse_decimal, "_parse_int": _parse_int, "_parse_float": _parse_float,
+    "_parse_str": _parse_str, "_parse_bool": _parse_bool,
+}  # fmt: skip
+
+
+def _make_reader(cls: type[Any], conv: cattrs.Converter, strict: bool) -> Callable[..., Any]:
+    """Generate ``cls``'s reader: what cattrs' generated hook does, without its generality.
+
+    It reads each declared key once (``null`` is "not given": the default applies), checks
+    the usual exact types inline and calls nested models' readers directly. It must accept
+    and refuse exactly what the detailed converter does and build an equal model
+    (tests/test_convert_fast.py holds it to that).
+    """
+    fields = [a for a in attrs.fields(attrs.resolve_types(cls)) if a.name != "extra"]
+    ns: dict[str, Any] = {**_GLOBALS, "_cls": cls, "_known": frozenset(a.name for a in fields)}
+    lines = [
+        "def read(value, _=None):",
+        "    if type(value) is not dict and not isinstance(value, Mapping):",
+        f"        raise TypeError(f'{cls.__name__} must be an object, got {{type(value).__name__}}')",
+        "    get = value.get",
+    ]
+    for i, a in enumerate(fields):
+        v = f"v{i}"
+        lines.append(f"    {v} = get({a.name!r})")
+        if a.default is attrs.NOTHING:
+            lines.append(f"    if {v} is None: raise KeyError({a.name!r})")
+        elif isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
+            ns[f"_d{i}"] = a.default.factory
+            lines.append(f"    if {v} is None: {v} = _d{i}()")
+        else:
+            ns[f"_d{i}"] = a.default
+            lines.append(f"    if {v} is None: {v} = _d{i}")
+        lines.append(f"    else: {v} = {_read_expr(_non_null(a.type) or a.type, v, i, conv, ns)}")
+    lines.append("    if _known.issuperset(value): extra = {}")  # the usual answer: nothing newer than this SDK
+    if strict:
+        unknown = "{sorted(value.keys() - _known)}"
+        lines.append(f"    else: raise ValueError(f'{cls.__name__} has undeclared fields: {unknown}')")
+    else:
+        lines.append("    else: extra = {k: x for k, x in value.items() if k not in _known}")
+    values = [(a, f"v{i}") for i, a in enumerate(fields)]
+    if _has_extra(cls):
+        values.append((attrs.fields_dict(cls)["extra"], "extra"))
+    if _assigns_only(cls):
+        # Its __init__ would only assign each slot: assign them without the call (half the cost).
+        lines.append("    self = _new(_cls)")
+        for a, v in values:
+            ns[f"_set_{a.name}"] = getattr(cls, a.name).__set__
+            lines.append(f"    _set_{a.name}(self, {v})")
+        lines.append("    return self")
+    else:
+        lines.append(f"    return _cls({', '.join(f'{a.alias}={v}' for a, v in values)})")
+    exec(compile("\n".join(lines), f"<{cls.__name__} reader>", "exec"), ns)  # our own source, from the models' fields
+    reader: Callable[..., Any] = ns["read"]
+    return reader
+
+
+_SLOT = types.MemberDescriptorType
+
+
+def _assigns_only(cls: type[Any]) -> bool:
+    """True if ``cls.__init__`` does nothing but set each field's slot (no hook of any kind)."""
+    if any(hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__", "_attrs_cached_hash")):
+        return False
+    return all(
+        a.init and a.validator is None and a.converter is None and type(getattr(cls, a.name, None)) is _SLOT
+        for a in attrs.fields(cls)
+    )
+
+
+def _read_expr(tp: Any, v: str, i: int, conv: cattrs.Converter, ns: dict[str, Any]) -> str:
+    """The expression reading the (non-null) value ``v`` of a field of type ``tp``."""
+    if tp in _INLINE:
+        return _INLINE[tp].format(v=v)
+    if _is_status(tp):
+        return f"_STATUSES.get({v}, {v}) if type({v}) is str else _parse_status({v})"
+    ns[f"_h{i}"] = conv.get_structure_hook(tp)
+    if _is_model(tp):
+        return f"_h{i}({v})"  # the nested model's own reader
+    item = get_args(tp)[0] if _is_var_tuple(tp) else None
+    if _is_model(item) or item in _INLINE:
+        ns[f"_i{i}"] = conv.get_structure_hook(item)
+        return f"tuple(map(_i{i}, {v})) if type({v}) is list else _h{i}({v}, None)"
+    ns[f"_t{i}"] = tp
+    return f"_h{i}({v}, _t{i})"
+
 
 def make_converter(*, strict: bool = False, detailed: bool = True) -> cattrs.Converter:
     """Build a converter; ``strict`` refuses fields the models do not declare.
@@ -297,7 +398,9 @@ def make_converter(*, strict: bool = False, detailed: bool = True) -> cattrs.Con
 
     # Hooks are generated per model on first use (cattrs caches them): importing the
     # package stays cheap, and a program that never reads a webhook never builds its hook.
-    conv.register_structure_hook_factory(_is_model, structure_hook)
+    conv.register_structure_hook_factory(
+        _is_model, structure_hook if detailed else lambda cls: _make_reader(cls, conv, strict)
+    )
     conv.register_unstructure_hook_factory(_is_model, unstructure_hook)
     return conv
 
