@@ -29,6 +29,8 @@ _UTC = timezone.utc
 
 
 def _parse_time(value: Any, _: Any = None) -> datetime:
+    if type(value) is int:  # the usual form first (a bool's type is bool)
+        return datetime.fromtimestamp(value, _UTC)
     if isinstance(value, bool):
         raise TypeError("a time must be unix seconds or an ISO-8601 string")
     if isinstance(value, (int, float)):
@@ -65,6 +67,8 @@ def _parse_decimal(value: Any, _: Any = None) -> Decimal:
 
 
 def _parse_int(value: Any, _: Any = None) -> int:
+    if type(value) is int:
+        return value
     if isinstance(value, bool):
         raise TypeError("expected a whole number, got a boolean")
     if isinstance(value, int):
@@ -75,6 +79,8 @@ def _parse_int(value: Any, _: Any = None) -> int:
 
 
 def _parse_float(value: Any, _: Any = None) -> float:
+    if type(value) is float:
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"expected a number, got {type(value).__name__}")
     return float(value)
@@ -96,6 +102,8 @@ _STATUSES: dict[str, M.TaskStatus] = {s.value: s for s in M.TaskStatus}
 
 
 def _parse_status(value: Any, _: Any = None) -> M.TaskStatus | str:
+    if type(value) is str:
+        return _STATUSES.get(value, value)
     if not isinstance(value, str):
         raise TypeError(f"a status must be a string, got {type(value).__name__}")
     return _STATUSES.get(value, value)  # a status newer than this SDK: kept as it came
@@ -409,6 +417,7 @@ converter = make_converter(detailed=False)
 """The package's converter (lenient, fast reading)."""
 
 _detailed: cattrs.Converter | None = None
+_hooks: dict[Any, Callable[[Any, Any], Any]] = {}  # the converter's hook per class, without its dispatch
 
 
 def structure(data: Any, cls: type[T]) -> T:
@@ -418,7 +427,10 @@ def structure(data: Any, cls: type[T]) -> T:
     """
     global _detailed
     try:
-        return converter.structure(data, cls)
+        hook = _hooks.get(cls)
+        if hook is None:
+            hook = _hooks[cls] = converter.get_structure_hook(cls)
+        return hook(data, cls)  # type: ignore[no-any-return]
     except Exception:
         if _detailed is None:
             _detailed = make_converter()
