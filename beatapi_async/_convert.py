@@ -182,13 +182,11 @@ def _unstructure_decimal(value: Decimal) -> int | float:
 
 # -- the fast reader: one function per model, generated once --------------------------------
 
-# How a value of each plain type is read: its usual exact type is taken (or turned) at once;
-# anything else goes to the type's hook, which accepts it (a str subclass...) or refuses it.
-_INLINE: dict[Any, str] = {
-    str: "{v} if type({v}) is str else _parse_str({v})",
-    int: "{v} if type({v}) is int else _parse_int({v})",
-    float: "{v} if type({v}) is float else _parse_float({v})",
-    bool: "{v} if type({v}) is bool else _parse_bool({v})",
+# How a value of each plain type is read: its usual exact type passes at once (or is turned
+# at once); anything else goes to the type's hook, which accepts it (a str subclass...) or
+# refuses it. A checked type keeps the value it accepts; a turned one builds a new value.
+_CHECKED: dict[Any, str] = {str: "_parse_str", int: "_parse_int", float: "_parse_float", bool: "_parse_bool"}
+_TURNED: dict[Any, str] = {
     datetime: "_fromtimestamp({v}, _UTC) if type({v}) is int else _parse_time({v})",
     Decimal: "_Decimal({v}) if type({v}) is int else _parse_decimal({v})",
 }
@@ -218,17 +216,22 @@ def _make_reader(cls: type[Any], conv: cattrs.Converter, strict: bool) -> Callab
         "    get = value.get",
     ]
     for i, a in enumerate(fields):
-        v = f"v{i}"
+        v, tp = f"v{i}", _non_null(a.type) or a.type
         lines.append(f"    {v} = get({a.name!r})")
-        if a.default is attrs.NOTHING:
-            lines.append(f"    if {v} is None: raise KeyError({a.name!r})")
-        elif isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
-            ns[f"_d{i}"] = a.default.factory
-            lines.append(f"    if {v} is None: {v} = _d{i}()")
+        if a.default is None:  # keep the None get() gave for "absent" and for null
+            checked, turned = f"if {v} is not None and ", f"if {v} is not None: "
         else:
-            ns[f"_d{i}"] = a.default
-            lines.append(f"    if {v} is None: {v} = _d{i}")
-        lines.append(f"    else: {v} = {_read_expr(_non_null(a.type) or a.type, v, i, conv, ns)}")
+            if a.default is attrs.NOTHING:
+                lines.append(f"    if {v} is None: raise KeyError({a.name!r})")
+            else:
+                factory = isinstance(a.default, attrs.Factory)  # type: ignore[arg-type]
+                ns[f"_d{i}"] = a.default.factory if factory else a.default
+                lines.append(f"    if {v} is None: {v} = _d{i}{'()' if factory else ''}")
+            checked, turned = "elif ", "else: "
+        if tp in _CHECKED:
+            lines.append(f"    {checked}type({v}) is not {tp.__name__}: {v} = {_CHECKED[tp]}({v})")
+        else:
+            lines.append(f"    {turned}{v} = {_read_expr(tp, v, i, conv, ns)}")
     lines.append("    if _known.issuperset(value): extra = {}")  # the usual answer: nothing newer than this SDK
     if strict:
         unknown = "{sorted(value.keys() - _known)}"
@@ -267,15 +270,15 @@ def _assigns_only(cls: type[Any]) -> bool:
 
 def _read_expr(tp: Any, v: str, i: int, conv: cattrs.Converter, ns: dict[str, Any]) -> str:
     """The expression reading the (non-null) value ``v`` of a field of type ``tp``."""
-    if tp in _INLINE:
-        return _INLINE[tp].format(v=v)
+    if tp in _TURNED:
+        return _TURNED[tp].format(v=v)
     if _is_status(tp):
         return f"_STATUSES.get({v}, {v}) if type({v}) is str else _parse_status({v})"
     ns[f"_h{i}"] = conv.get_structure_hook(tp)
     if _is_model(tp):
         return f"_h{i}({v})"  # the nested model's own reader
     item = get_args(tp)[0] if _is_var_tuple(tp) else None
-    if _is_model(item) or item in _INLINE:
+    if _is_model(item) or item in _CHECKED or item in _TURNED:
         ns[f"_i{i}"] = conv.get_structure_hook(item)
         return f"tuple(map(_i{i}, {v})) if type({v}) is list else _h{i}({v}, None)"
     ns[f"_t{i}"] = tp
