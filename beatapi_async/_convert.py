@@ -29,6 +29,8 @@ _UTC = timezone.utc
 
 
 def _parse_time(value: Any, _: Any = None) -> datetime:
+    if type(value) is int:  # the usual form first (a bool's type is bool)
+        return datetime.fromtimestamp(value, _UTC)
     if isinstance(value, bool):
         raise TypeError("a time must be unix seconds or an ISO-8601 string")
     if isinstance(value, (int, float)):
@@ -65,6 +67,8 @@ def _parse_decimal(value: Any, _: Any = None) -> Decimal:
 
 
 def _parse_int(value: Any, _: Any = None) -> int:
+    if type(value) is int:
+        return value
     if isinstance(value, bool):
         raise TypeError("expected a whole number, got a boolean")
     if isinstance(value, int):
@@ -75,6 +79,8 @@ def _parse_int(value: Any, _: Any = None) -> int:
 
 
 def _parse_float(value: Any, _: Any = None) -> float:
+    if type(value) is float:
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"expected a number, got {type(value).__name__}")
     return float(value)
@@ -96,6 +102,8 @@ _STATUSES: dict[str, M.TaskStatus] = {s.value: s for s in M.TaskStatus}
 
 
 def _parse_status(value: Any, _: Any = None) -> M.TaskStatus | str:
+    if type(value) is str:
+        return _STATUSES.get(value, value)
     if not isinstance(value, str):
         raise TypeError(f"a status must be a string, got {type(value).__name__}")
     return _STATUSES.get(value, value)  # a status newer than this SDK: kept as it came
@@ -171,6 +179,110 @@ def _unix_time(value: datetime) -> int | float:
 
 def _unstructure_decimal(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
+
+# -- the fast reader: one function per model, generated once --------------------------------
+
+# How a value of each plain type is read: its usual exact type passes at once (or is turned
+# at once); anything else goes to the type's hook, which accepts it (a str subclass...) or
+# refuses it. A checked type keeps the value it accepts; a turned one builds a new value.
+_CHECKED: dict[Any, str] = {str: "_parse_str", int: "_parse_int", float: "_parse_float", bool: "_parse_bool"}
+_TURNED: dict[Any, str] = {
+    datetime: "_fromtimestamp({v}, _UTC) if type({v}) is int else _parse_time({v})",
+    Decimal: "_Decimal({v}) if type({v}) is int else _parse_decimal({v})",
+}
+_GLOBALS: dict[str, Any] = {
+    "Mapping": Mapping, "_new": object.__new__, "_UTC": _UTC, "_fromtimestamp": datetime.fromtimestamp,
+    "_Decimal": Decimal,
+    "_STATUSES": _STATUSES, "_parse_status": _parse_status, "_parse_time": _parse_time,
+    "_parse_decimal": _parse_decimal, "_parse_int": _parse_int, "_parse_float": _parse_float,
+    "_parse_str": _parse_str, "_parse_bool": _parse_bool,
+}  # fmt: skip
+
+
+def _make_reader(cls: type[Any], conv: cattrs.Converter, strict: bool) -> Callable[..., Any]:
+    """Generate ``cls``'s reader: what cattrs' generated hook does, without its generality.
+
+    It reads each declared key once (``null`` is "not given": the default applies), checks
+    the usual exact types inline and calls nested models' readers directly. It must accept
+    and refuse exactly what the detailed converter does and build an equal model
+    (tests/test_convert_fast.py holds it to that).
+    """
+    fields = [a for a in attrs.fields(attrs.resolve_types(cls)) if a.name != "extra"]
+    ns: dict[str, Any] = {**_GLOBALS, "_cls": cls, "_known": frozenset(a.name for a in fields)}
+    lines = [
+        "def read(value, _=None):",
+        "    if type(value) is not dict and not isinstance(value, Mapping):",
+        f"        raise TypeError(f'{cls.__name__} must be an object, got {{type(value).__name__}}')",
+        "    get = value.get",
+    ]
+    for i, a in enumerate(fields):
+        v, tp = f"v{i}", _non_null(a.type) or a.type
+        lines.append(f"    {v} = get({a.name!r})")
+        if a.default is None:  # keep the None get() gave for "absent" and for null
+            checked, turned = f"if {v} is not None and ", f"if {v} is not None: "
+        else:
+            if a.default is attrs.NOTHING:
+                lines.append(f"    if {v} is None: raise KeyError({a.name!r})")
+            else:
+                factory = isinstance(a.default, attrs.Factory)  # type: ignore[arg-type]
+                ns[f"_d{i}"] = a.default.factory if factory else a.default
+                lines.append(f"    if {v} is None: {v} = _d{i}{'()' if factory else ''}")
+            checked, turned = "elif ", "else: "
+        if tp in _CHECKED:
+            lines.append(f"    {checked}type({v}) is not {tp.__name__}: {v} = {_CHECKED[tp]}({v})")
+        else:
+            lines.append(f"    {turned}{v} = {_read_expr(tp, v, i, conv, ns)}")
+    lines.append("    if _known.issuperset(value): extra = {}")  # the usual answer: nothing newer than this SDK
+    if strict:
+        unknown = "{sorted(value.keys() - _known)}"
+        lines.append(f"    else: raise ValueError(f'{cls.__name__} has undeclared fields: {unknown}')")
+    else:
+        lines.append("    else: extra = {k: x for k, x in value.items() if k not in _known}")
+    values = [(a, f"v{i}") for i, a in enumerate(fields)]
+    if _has_extra(cls):
+        values.append((attrs.fields_dict(cls)["extra"], "extra"))
+    if _assigns_only(cls):
+        # Its __init__ would only assign each slot: assign them without the call (half the cost).
+        lines.append("    self = _new(_cls)")
+        for a, v in values:
+            ns[f"_set_{a.name}"] = getattr(cls, a.name).__set__
+            lines.append(f"    _set_{a.name}(self, {v})")
+        lines.append("    return self")
+    else:
+        lines.append(f"    return _cls({', '.join(f'{a.alias}={v}' for a, v in values)})")
+    exec(compile("\n".join(lines), f"<{cls.__name__} reader>", "exec"), ns)  # our own source, from the models' fields
+    reader: Callable[..., Any] = ns["read"]
+    return reader
+
+
+_SLOT = types.MemberDescriptorType
+
+
+def _assigns_only(cls: type[Any]) -> bool:
+    """True if ``cls.__init__`` does nothing but set each field's slot (no hook of any kind)."""
+    if any(hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__", "_attrs_cached_hash")):
+        return False
+    return all(
+        a.init and a.validator is None and a.converter is None and type(getattr(cls, a.name, None)) is _SLOT
+        for a in attrs.fields(cls)
+    )
+
+
+def _read_expr(tp: Any, v: str, i: int, conv: cattrs.Converter, ns: dict[str, Any]) -> str:
+    """The expression reading the (non-null) value ``v`` of a field of type ``tp``."""
+    if tp in _TURNED:
+        return _TURNED[tp].format(v=v)
+    if _is_status(tp):
+        return f"_STATUSES.get({v}, {v}) if type({v}) is str else _parse_status({v})"
+    ns[f"_h{i}"] = conv.get_structure_hook(tp)
+    if _is_model(tp):
+        return f"_h{i}({v})"  # the nested model's own reader
+    item = get_args(tp)[0] if _is_var_tuple(tp) else None
+    if _is_model(item) or item in _CHECKED or item in _TURNED:
+        ns[f"_i{i}"] = conv.get_structure_hook(item)
+        return f"tuple(map(_i{i}, {v})) if type({v}) is list else _h{i}({v}, None)"
+    ns[f"_t{i}"] = tp
+    return f"_h{i}({v}, _t{i})"
 
 
 def make_converter(*, strict: bool = False, detailed: bool = True) -> cattrs.Converter:
@@ -297,7 +409,9 @@ def make_converter(*, strict: bool = False, detailed: bool = True) -> cattrs.Con
 
     # Hooks are generated per model on first use (cattrs caches them): importing the
     # package stays cheap, and a program that never reads a webhook never builds its hook.
-    conv.register_structure_hook_factory(_is_model, structure_hook)
+    conv.register_structure_hook_factory(
+        _is_model, structure_hook if detailed else lambda cls: _make_reader(cls, conv, strict)
+    )
     conv.register_unstructure_hook_factory(_is_model, unstructure_hook)
     return conv
 
@@ -306,6 +420,7 @@ converter = make_converter(detailed=False)
 """The package's converter (lenient, fast reading)."""
 
 _detailed: cattrs.Converter | None = None
+_hooks: dict[Any, Callable[[Any, Any], Any]] = {}  # the converter's hook per class, without its dispatch
 
 
 def structure(data: Any, cls: type[T]) -> T:
@@ -315,7 +430,10 @@ def structure(data: Any, cls: type[T]) -> T:
     """
     global _detailed
     try:
-        return converter.structure(data, cls)
+        hook = _hooks.get(cls)
+        if hook is None:
+            hook = _hooks[cls] = converter.get_structure_hook(cls)
+        return hook(data, cls)  # type: ignore[no-any-return]
     except Exception:
         if _detailed is None:
             _detailed = make_converter()
