@@ -335,14 +335,20 @@ def make_converter(*, strict: bool = False, detailed: bool = True) -> cattrs.Con
 
     conv.register_structure_hook_factory(_is_plain_optional, _optional_hook)
 
-    def _event_data(value: Any, _: Any) -> M.Task | Mapping[str, Any] | None:
-        if value is None:
-            return None
-        if isinstance(value, Mapping) and "id" in value and "status" in value:
-            return conv.structure(value, M.Task)
-        return _parse_mapping(value)
+    def _event_data_hook(_: Any) -> Callable[[Any, Any], Any]:
+        task = conv.get_structure_hook(M.Task)  # found once, when a webhook event is first read
 
-    conv.register_structure_hook(M.Task | Mapping[str, Any] | None, _event_data)
+        def _event_data(value: Any, _: Any) -> M.Task | Mapping[str, Any] | None:
+            if value is None:
+                return None
+            if isinstance(value, Mapping) and "id" in value and "status" in value:
+                return task(value, M.Task)  # type: ignore[no-any-return]
+            return _parse_mapping(value)
+
+        return _event_data
+
+    event_data = M.Task | Mapping[str, Any] | None
+    conv.register_structure_hook_factory(lambda tp: tp == event_data, _event_data_hook)
 
     conv.register_unstructure_hook(datetime, _unix_time)
     conv.register_unstructure_hook(Decimal, _unstructure_decimal)
