@@ -196,3 +196,27 @@ def test_fast_strict_refuses_nested_unknown_fields() -> None:
     assert fast_strict.structure(TASK, M.Task) == converter.structure(TASK, M.Task)
     with pytest.raises(ValueError, match="currency"):
         fast_strict.structure({**TASK, "usage": {"credits_charged": 1, "currency": "usd"}}, M.Task)
+
+
+class Body(Mapping[str, Any]):
+    """A read-only mapping that is not a dict: JSON decoders may hand one over."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def test_any_mapping_reads_like_a_dict() -> None:
+    body = {**TASK, "x_new": None, "usage": Body({"credits_charged": 3, "currency": "usd"})}
+    read = converter.structure(Body(body), M.Task)
+    as_dicts = {**body, "usage": dict(body["usage"])}
+    assert read == detailed.structure(Body(body), M.Task) == converter.structure(as_dicts, M.Task)
+    assert read.extra == {"x_new": None} and read.usage is not None and read.usage.extra == {"currency": "usd"}
