@@ -11,7 +11,6 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -39,7 +38,7 @@ from ._exceptions import (
 )
 from ._logging import REDACTOR, get_logger, remember_secret
 from ._options import NO_OPTIONS, CallOptions, call_options
-from ._raw import RawClient, record
+from ._raw_capture import record
 from ._retry import call_with_retries, should_retry
 from ._transport import ACCEPT_ENCODING, AiohttpTransport, Transport
 from .resources import (
@@ -54,11 +53,14 @@ from .resources import (
 )
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from ._credits import CreditAdmission, MaxCredits
     from ._gate import Coordinator, Gate
     from ._models import File, Task, TaskRequest, WebhookEvent
     from ._options import RequestOptions, Unpack
     from ._pricing import Estimate, Operation
+    from ._raw import RawClient
     from .waiting import PollScheduler, Until
 
 T = TypeVar("T")
@@ -230,6 +232,8 @@ class AsyncBeatAPI:
     @property
     def with_raw_response(self) -> RawClient:
         """``client.with_raw_response.<resource>.<method>(...)`` answers a ``RawResponse``."""
+        from ._raw import RawClient
+
         return RawClient(self)
 
     async def __aenter__(self) -> AsyncBeatAPI:
