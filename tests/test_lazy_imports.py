@@ -37,6 +37,10 @@ DEFERRED = (
     "beatapi_async._resource_models",
     "beatapi_async._runner",
     "beatapi_async._task_requests",
+    *(
+        f"beatapi_async.resources.{name}"
+        for name in ("ecommerce_video", "files", "music_video", "realtime", "usage", "webhooks", "workflows")
+    ),
     "beatapi_async.cli",
     "beatapi_async.testing",
     "beatapi_async.waiting",
@@ -101,6 +105,25 @@ def test_models_lists_its_lazy_names_and_refuses_unknown_ones() -> None:
     assert set(_models._LAZY) <= set(dir(_models))
     with pytest.raises(AttributeError, match="no_such_model"):
         _models.no_such_model  # noqa: B018
+
+
+def test_resources_are_made_on_first_use_once_per_client() -> None:
+    client = AsyncBeatAPI("sk_test_probe_0000")
+    derived = client.with_options(timeout=3)
+    for name in ("workflows", "usage", "files", "music_video", "ecommerce_video", "webhooks", "realtime"):
+        resource = getattr(client, name)
+        assert getattr(client, name) is resource, name  # kept: later reads are plain attribute reads
+        assert resource._client is client, name
+        # A client from with_options has its own (made before or after the parent's).
+        assert getattr(derived, name)._client is derived, name
+        assert getattr(client.with_options(max_retries=0), name)._client is not client, name
+    from beatapi_async import resources
+
+    for name in resources.__all__:
+        assert getattr(resources, name).__name__ == name
+    assert set(resources.__all__) <= set(dir(resources))
+    with pytest.raises(AttributeError, match="Nothing"):
+        resources.Nothing  # noqa: B018
 
 
 def test_a_lazy_name_that_cannot_be_loaded_says_which() -> None:
