@@ -387,7 +387,6 @@ class AsyncBeatAPI:
         timeouts = self._config.timeout if options.timeout is NOT_GIVEN else options.timeout
         if replayable is None:
             replayable = method != "POST" or idempotency_key is not None
-        describe = f"{method} {path}"
         attempt = 0
         may_have_acted = False  # an earlier attempt may have reached the server and done the work
 
@@ -398,7 +397,7 @@ class AsyncBeatAPI:
             try:
                 response = await self._transport.send(request, timeout=timeouts)
             except BeatAPIError as exc:
-                logger.info("%s failed (attempt %d): %s", describe, attempt, exc)
+                logger.info("%s %s failed (attempt %d): %s", method, path, attempt, exc)
                 may_have_acted |= not isinstance(exc, APIConnectionError) or exc.sent
                 raise
             elapsed = (time.perf_counter() - started) * 1000
@@ -408,11 +407,11 @@ class AsyncBeatAPI:
             except APIStatusError as exc:
                 if exc.status == 404 and may_have_acted and done_if_gone is not None:
                     # The answer to our earlier attempt was lost, not the delete itself.
-                    logger.info("%s -> 404 on attempt %d: an earlier attempt did it", describe, attempt)
+                    logger.info("%s %s -> 404 on attempt %d: an earlier attempt did it", method, path, attempt)
                     return done_if_gone
                 # The error body's request id and code say more than the headers.
-                logger.info("%s -> %d %s request_id=%s attempt=%d %.1fms", describe, response.status, exc.code,
-                            exc.request_id, attempt, elapsed)  # fmt: skip
+                logger.info("%s %s -> %d %s request_id=%s attempt=%d %.1fms", method, path, response.status,
+                            exc.code, exc.request_id, attempt, elapsed)  # fmt: skip
                 may_have_acted |= exc.status is None or exc.status >= 500
                 raise
             except InvalidResponseError:
@@ -420,7 +419,7 @@ class AsyncBeatAPI:
                 raise
             # Every answer at DEBUG; failures and retries (above, and in _retry) at INFO.
             if logger.isEnabledFor(logging.DEBUG):  # (the request id is looked up only then)
-                logger.debug("%s -> %d request_id=%s attempt=%d %.1fms", describe, response.status,
+                logger.debug("%s %s -> %d request_id=%s attempt=%d %.1fms", method, path, response.status,
                              _protocol.request_id_of(response.headers), attempt, elapsed)  # fmt: skip
             return data
 
@@ -434,7 +433,7 @@ class AsyncBeatAPI:
                 raise
             first_error = exc
         return await call_with_retries(
-            send_once, max_retries=retries, replayable=replayable, describe=describe,
+            send_once, max_retries=retries, replayable=replayable, describe=f"{method} {path}",
             sleep=self._config.retry_sleep, first_error=first_error, max_retry_wait=self._config.max_retry_wait,
         )  # fmt: skip
 

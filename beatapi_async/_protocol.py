@@ -152,8 +152,22 @@ class _TooDeep(ValueError):
     """JSON nested past what Python's parser can follow (a hostile or broken answer)."""
 
 
+_DECODER = json.JSONDecoder()
+
+
 def _load_json(body: bytes) -> Any:
     try:
+        if body[:1] == b"{":
+            # BeatAPI's answer: a UTF-8 JSON object. Decoding it here skips json.loads's
+            # encoding sniffing and wrapper; anything unusual (trailing text, another
+            # encoding) falls through to json.loads, which decides as before.
+            try:
+                text = body.decode()
+                value, end = _DECODER.raw_decode(text)
+                if end == len(text):
+                    return value
+            except ValueError:  # (UnicodeDecodeError too)
+                pass
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):  # also a number with too many digits
         return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import AsyncGenerator, Mapping
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
 
@@ -22,6 +22,8 @@ from ._protocol import Request, Response, request_id_of
 #: The encodings this transport decodes itself (aiohttp's own decoding is unbounded).
 ACCEPT_ENCODING = "gzip, deflate"
 _ZLIB_AUTO = 32 + zlib.MAX_WBITS  # a zlib or a gzip header, whichever the server sent
+#: Bytes one socket read asks for at most (below glibc's 128 KiB mmap threshold; see _smaller_reads).
+READ_SIZE = 64 * 1024
 _STEP = 256 * 1024  # inflate at most this much at a time: no large temporary beside the body
 
 
@@ -52,6 +54,8 @@ class AiohttpTransport:
         self._closer: AsyncGenerator[None, None] | None = None
         self._max_bytes = max_response_bytes
         self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
+        self._last_timeout: Timeouts | None = None
+        self._last_client_timeout = aiohttp.ClientTimeout()
 
     async def _session_here(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -75,7 +79,7 @@ class AiohttpTransport:
         session = self._session = aiohttp.ClientSession(
             # No skip_auto_headers: every request carries the SDK's own User-Agent, so aiohttp
             # adds none, and a skip list would cost a header copy on every request.
-            connector=aiohttp.TCPConnector(limit=100, ttl_dns_cache=300),
+            connector=_Connector(limit=100, ttl_dns_cache=300),
             cookie_jar=aiohttp.DummyCookieJar(),  # an answer's Set-Cookie is never stored or sent back
         )
         self._loop = loop
@@ -86,10 +90,13 @@ class AiohttpTransport:
         return session
 
     def _client_timeout(self, timeout: Timeouts) -> aiohttp.ClientTimeout:
+        if timeout is self._last_timeout:  # the usual case: the client's one Timeouts, again
+            return self._last_client_timeout
         ct = self._timeouts.get(timeout)
         if ct is None:
             ct = aiohttp.ClientTimeout(total=timeout.total, sock_connect=timeout.connect, sock_read=timeout.read)
             self._timeouts[timeout] = ct
+        self._last_timeout, self._last_client_timeout = timeout, ct
         return ct
 
     async def send(self, request: Request, *, timeout: Timeouts) -> Response:
@@ -99,7 +106,6 @@ class AiohttpTransport:
         headers = request.headers
         if "Accept-Encoding" not in headers:
             headers = {**headers, "Accept-Encoding": ACCEPT_ENCODING}
-        what = f"{request.method} {request.path}"
         try:
             data = request.body_factory() if request.body_factory is not None else request.body
             async with session.request(
@@ -115,38 +121,43 @@ class AiohttpTransport:
                 # aiohttp's headers are looked up case-insensitively already: no lower-cased copy.
                 answer_headers = resp.headers
                 try:
-                    body = await _read_body(resp, answer_headers, self._max_bytes, what)
+                    body = await _read_body(resp, answer_headers, self._max_bytes, request)
                 except aiohttp.ServerTimeoutError:
-                    raise APITimeoutError(f"{what}: read timeout after {timeout.read}s") from None
+                    raise APITimeoutError(f"{_what(request)}: read timeout after {timeout.read}s") from None
                 except asyncio.TimeoutError:
                     # The answer began but trickled past the attempt's total: the next would too.
                     raise APITimeoutError(
-                        f"{what}: the answer did not finish within the total timeout of {timeout.total}s",
+                        f"{_what(request)}: the answer did not finish within the total timeout of {timeout.total}s",
                         retryable=False,
                     ) from None
                 return Response(status=resp.status, headers=answer_headers, body=body)
         except BeatAPIError:  # ours already (APITimeoutError is a TimeoutError too: keep it as it is)
             raise
         except aiohttp.ConnectionTimeoutError:
-            raise APITimeoutError(f"{what}: connect timeout after {timeout.connect}s", sent=False) from None
+            raise APITimeoutError(f"{_what(request)}: connect timeout after {timeout.connect}s", sent=False) from None
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
-            raise APITimeoutError(f"{what}: request timed out") from None
+            raise APITimeoutError(f"{_what(request)}: request timed out") from None
         except aiohttp.ClientConnectorError as exc:
-            raise APIConnectionError(f"{what}: could not connect: {exc.os_error or exc}", sent=False) from None
+            raise APIConnectionError(
+                f"{_what(request)}: could not connect: {exc.os_error or exc}", sent=False
+            ) from None
         except aiohttp.ClientResponseError as exc:
             # With raise_for_status=False this is an answer aiohttp could not parse
             # (e.g. too many or too long headers): a broken server, not a lost packet.
-            raise InvalidResponseError(f"{what}: malformed HTTP answer: {exc.message}", retryable=False) from None
+            raise InvalidResponseError(
+                f"{_what(request)}: malformed HTTP answer: {exc.message}", retryable=False
+            ) from None
         except (aiohttp.ClientError, OSError) as exc:
             failure = getattr(request.body_factory, "failure", None)
             if isinstance(failure, BeatAPIError):  # the body itself failed (e.g. a file truncated mid-upload)
                 raise failure from None
-            raise APIConnectionError(f"{what}: {type(exc).__name__}: {exc}") from None
+            raise APIConnectionError(f"{_what(request)}: {type(exc).__name__}: {exc}") from None
         finally:
-            # An upload body opens files per attempt; let it close them now.
-            release = getattr(request.body_factory, "release", None)
-            if callable(release):
-                release()
+            if request.body_factory is not None:
+                # An upload body opens files per attempt; let it close them now.
+                release = getattr(request.body_factory, "release", None)
+                if callable(release):
+                    release()
 
     async def aclose(self) -> None:
         session, loop, closer = self._session, self._loop, self._closer
@@ -163,6 +174,39 @@ class AiohttpTransport:
             await _close_elsewhere(session, loop)
 
 
+def _what(request: Request) -> str:
+    """How errors name a request (built only when one is raised)."""
+    return f"{request.method} {request.path}"
+
+
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's TCP connector; each new connection reads its socket in smaller steps."""
+
+    async def _create_connection(self, *args: Any, **kwargs: Any) -> Any:
+        protocol = await super()._create_connection(*args, **kwargs)
+        _smaller_reads(getattr(protocol, "transport", None))
+        return protocol
+
+
+def _smaller_reads(transport: object) -> None:
+    """Have a connection's socket read at most ``READ_SIZE`` bytes at a time.
+
+    asyncio's transports read into a fresh 256 KiB buffer per read (``max_size``);
+    glibc serves an allocation that large with mmap and returns it with munmap: system
+    calls and page faults for every answer, however small. Below the mmap threshold
+    the buffer comes from the heap. Set where the transport (or, for TLS, its SSL
+    protocol) has asyncio's ``max_size``; other event loops (uvloop) keep buffers of
+    their own and are left alone.
+    """
+    if transport is None:
+        return
+    readers: tuple[Any, ...] = (transport, getattr(transport, "_ssl_protocol", None))
+    for reader in readers:
+        size = getattr(reader, "max_size", None)
+        if type(size) is int and size > READ_SIZE:
+            reader.max_size = READ_SIZE
+
+
 def _refused(message: str, status: int, headers: Mapping[str, str]) -> InvalidResponseError:
     """An answer the transport will not take: not retried (the next attempt would be the same)."""
     return InvalidResponseError(message, status=status, request_id=request_id_of(headers), retryable=False)
@@ -177,29 +221,26 @@ def _too_large(what: str, limit: int, status: int, headers: Mapping[str, str]) -
     )
 
 
-async def _read_body(resp: aiohttp.ClientResponse, headers: Mapping[str, str], limit: int, what: str) -> bytes:
+async def _read_body(resp: aiohttp.ClientResponse, headers: Mapping[str, str], limit: int, request: Request) -> bytes:
     """Read the body, decoding gzip/deflate, and refuse it once it passes ``limit`` bytes."""
     length = resp.content_length
     if length is not None and length > limit:
         resp.close()  # not reused: the rest of the body is never read
-        raise _too_large(what, limit, resp.status, headers)
-    encoding = headers.get("content-encoding", "").strip().lower()
-    if resp.content_length is not None and encoding in ("", "identity"):
-        return await resp.read()  # the common case: aiohttp reads exactly the length, already checked
+        raise _too_large(_what(request), limit, resp.status, headers)
+    encoding = (headers.get("content-encoding") or "").strip().lower()
+    plain = encoding in ("", "identity")
+    if plain and length is not None:
+        # The usual small JSON answer: a plain body of a known length within the bound
+        # (checked above), which aiohttp reads exactly; no streaming needed.
+        return await resp.read()
+    what = _what(request)
     decoder = None
     if encoding in ("gzip", "x-gzip", "deflate"):
         decoder = zlib.decompressobj(_ZLIB_AUTO)
-    elif encoding not in ("", "identity"):
+    elif not plain:
         resp.close()
         unsupported = f"{what}: unsupported Content-Encoding {encoding[:40]!r} (asked for {ACCEPT_ENCODING})"
         raise _refused(unsupported, resp.status, headers)
-    if decoder is None and length is not None:
-        # A plain body of a known length within the bound (checked above): aiohttp reads
-        # exactly that many bytes, so the usual small JSON answer needs no streaming.
-        plain = await resp.read()
-        if len(plain) > limit:  # (cannot happen with one Content-Length; cheap to be sure)
-            raise _too_large(what, limit, resp.status, headers)
-        return plain
     body = bytearray()
     try:
         async for chunk in resp.content.iter_any():

@@ -409,10 +409,18 @@ def check_upload(*, filename: str | None, mime_type: str | None, size: int | Non
     return resolved
 
 
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.~-]+")  # what ``quote`` leaves as it is (BeatAPI's ids are such)
+_DOTS = frozenset({".", ".."})
+
+
 def path_id(field: str, value: Any) -> str:
     """Return an id percent-encoded for a URL path; an empty id is an error."""
+    if type(value) is str and _PLAIN_ID.fullmatch(value) and value not in _DOTS:
+        return value
     if not isinstance(value, str) or not value.strip():
         raise _fail(field, "must be a non-empty id string")
+    if value in _DOTS:  # a URL would read it as "this/parent directory" and call another path
+        raise _fail(field, "must be an id, not '.' or '..'")
     try:
         return quote(value, safe="")
     except UnicodeEncodeError:

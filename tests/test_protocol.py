@@ -8,6 +8,8 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from beatapi_async import (
     APIStatusError,
@@ -144,3 +146,64 @@ def test_unwrap_list() -> None:
     for bad in ({"object": "list"}, "x", None, {"data": "x"}):
         with pytest.raises(InvalidResponseError):
             unwrap_list(bad)
+
+
+# -- JSON decoding ----------------------------------------------------------------------------
+
+
+def _reference_json(body: bytes) -> Any:
+    """What the answer decodes to by json.loads alone (None: not JSON)."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"data": {"a": 1}}',
+        b'{"data": 1}  \r\n\t',  # trailing whitespace is still JSON
+        b'{"data": 1} x',  # trailing text is not
+        b'{"data": 1}{"data": 2}',
+        b'\xef\xbb\xbf{"data": 1}',  # a UTF-8 byte order mark
+        '{"data": "é"}'.encode("utf-16-le"),  # another encoding json.loads recognises
+        '{"data": "é"}'.encode("utf-16"),
+        b'{"data": "\xff"}',  # not UTF-8
+        b'{"data": NaN}',
+        b'{"data": 1e999}',
+        b"  {\"data\": 1}",
+        b"{",
+        b"{}",
+        b"",
+        b"[1]",
+    ],
+)
+def test_json_decoding_matches_json_loads(body: bytes) -> None:
+    from beatapi_async._protocol import _load_json
+
+    got, want = _load_json(body), _reference_json(body)
+    assert json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True)
+
+
+@given(
+    value=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=20,
+    ),
+    indent=st.sampled_from([None, 0, 2]),
+    tail=st.sampled_from([b"", b" ", b"\n", b"x", b"}", b"\x00"]),
+    ensure_ascii=st.booleans(),
+)
+def test_json_decoding_property(value: Any, indent: int | None, tail: bytes, ensure_ascii: bool) -> None:
+    from beatapi_async._protocol import _load_json
+
+    body = json.dumps({"data": value}, indent=indent, ensure_ascii=ensure_ascii).encode() + tail
+    assert json.dumps(_load_json(body)) == json.dumps(_reference_json(body))
+
+
+def test_json_nested_too_deep_is_invalid_response() -> None:
+    body = b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(InvalidResponseError, match="nested too deeply"):
+        decode_data(resp(200, body))

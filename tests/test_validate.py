@@ -486,3 +486,25 @@ def test_other_checks_property(which: str, values: list[Any], other: Any) -> Non
     ):
         with contextlib.suppress(RequestValidationError):
             fn(**kwargs)
+
+
+@given(st.text(min_size=1))
+def test_path_id_is_quote_for_every_id(value: str) -> None:
+    """The fast path for plain ids gives exactly what percent-encoding gives."""
+    from urllib.parse import quote
+
+    try:
+        expected: str | None = quote(value, safe="") if value.strip() and value not in (".", "..") else None
+    except UnicodeEncodeError:
+        expected = None
+    if expected is None:
+        with pytest.raises(RequestValidationError, match="task_id"):
+            V.path_id("task_id", value)
+    else:
+        assert V.path_id("task_id", value) == expected
+
+
+@pytest.mark.parametrize("value", [".", ".."])
+def test_path_id_refuses_dot_segments(value: str) -> None:
+    with pytest.raises(RequestValidationError, match=r"task_id.*'\.' or '\.\.'"):
+        V.path_id("task_id", value)
