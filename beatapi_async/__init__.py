@@ -162,18 +162,20 @@ _LAZY = {
 }  # fmt: skip
 
 
-def __getattr__(name: str) -> object:
-    # PEP 562: reached only for a name not (yet) in the module. The value is kept in
-    # the module, so this runs once per name.
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'beatapi_async' has no attribute {name!r}")
-    try:
-        value = getattr(_import_module(module, __name__), name)
-    except ImportError as exc:
-        raise ImportError(f"beatapi_async.{name} could not be loaded: {exc}", name=__name__) from exc
-    globals()[name] = value
-    return value
+if not TYPE_CHECKING:  # type checkers see the real names (imported above for them) and flag a typo
+
+    def __getattr__(name: str) -> object:
+        # PEP 562: reached only for a name not (yet) in the module. The value is kept in
+        # the module, so this runs once per name.
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'beatapi_async' has no attribute {name!r}")
+        try:
+            value = getattr(_import_module(module, __name__), name)
+        except ImportError as exc:
+            raise ImportError(f"beatapi_async.{name} could not be loaded: {exc}", name=__name__) from exc
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:

@@ -243,15 +243,17 @@ _LAZY = {
 }  # fmt: skip
 
 
-def __getattr__(name: str) -> Any:
-    # PEP 562: reached only for a name not (yet) in this module. The value is kept
-    # here, so later lookups (``_models.File`` in a resource method) are plain ones.
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __package__), name)
-    globals()[name] = value
-    return value
+if not TYPE_CHECKING:  # type checkers see the real names (imported above for them) and flag a typo
+
+    def __getattr__(name: str) -> Any:
+        # PEP 562: reached only for a name not (yet) in this module. The value is kept
+        # here, so later lookups (``_models.File`` in a resource method) are plain ones.
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(import_module(module, __package__), name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
