@@ -4,12 +4,18 @@
 
     async with AsyncBeatAPI() as client:
         task = await client.run(MusicVideoRequest(images=[...], audio_url=...))
+
+``import beatapi_async`` loads what a client and a task read need; the other public
+names (the create requests, the other resources' models, waiting, pricing, raw
+responses, the gate, budget and credit kinds) load on first use (PEP 562
+``__getattr__`` below), so a program pays only for what it touches.
 """
 
-from ._budget import LocalPollBudget, PollBudget
+from importlib import import_module as _import_module
+from typing import TYPE_CHECKING
+
 from ._client import AsyncBeatAPI
 from ._config import NOT_GIVEN, PollPolicy, Timeouts
-from ._credits import CreditAdmission, CreditCap
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -32,38 +38,38 @@ from ._exceptions import (
     WaitTimeoutError,
     WebhookVerificationError,
 )
-from ._gate import Coordinator, Gate, Lease, LocalGate
-from ._ledger import LocalCreditAdmission
-from ._models import (
-    Deleted,
-    EcommerceVideoRequest,
-    File,
-    Media,
-    MusicVideoRequest,
-    RealtimeCredits,
-    RealtimeSession,
-    RealtimeUsage,
-    ShotMedia,
-    Storyboard,
-    StoryboardShot,
-    Task,
-    TaskOutput,
-    TaskRequest,
-    TaskStatus,
-    TaskUsage,
-    Usage,
-    UsageConcurrency,
-    WebhookEndpoint,
-    WebhookEvent,
-    Workflow,
-    WorkflowUsage,
-)
+from ._models import Media, Storyboard, StoryboardShot, Task, TaskOutput, TaskStatus, TaskUsage
 from ._options import BodyOptions, RequestOptions
-from ._pricing import Estimate
 from ._protocol import Request, Response
-from ._raw import RawResponse
 from ._transport import AiohttpTransport, Transport
 from ._version import __version__
+
+if TYPE_CHECKING:
+    # What ``__getattr__`` loads, as the type checker should see it.
+    from ._budget import LocalPollBudget, PollBudget
+    from ._credits import CreditAdmission, CreditCap
+    from ._gate import Coordinator, Gate, Lease, LocalGate
+    from ._ledger import LocalCreditAdmission
+    from ._models import (
+        Deleted,
+        EcommerceVideoRequest,
+        File,
+        MusicVideoRequest,
+        RealtimeCredits,
+        RealtimeSession,
+        RealtimeUsage,
+        ShotMedia,
+        TaskRequest,
+        Usage,
+        UsageConcurrency,
+        WebhookEndpoint,
+        WebhookEvent,
+        Workflow,
+        WorkflowUsage,
+    )
+    from ._pricing import Estimate
+    from ._raw import RawResponse
+    from .waiting import wait_for_task
 
 __all__ = [
     "NOT_GIVEN",
@@ -133,11 +139,44 @@ __all__ = [
     "wait_for_task",
 ]
 
+# The public names loaded on first use, by the module that provides them.
+_LAZY = {
+    "LocalPollBudget": "._budget",
+    "PollBudget": "._budget",
+    "CreditAdmission": "._credits",
+    "CreditCap": "._credits",
+    "Coordinator": "._gate",
+    "Gate": "._gate",
+    "Lease": "._gate",
+    "LocalGate": "._gate",
+    "LocalCreditAdmission": "._ledger",
+    **dict.fromkeys(
+        ("Deleted", "EcommerceVideoRequest", "File", "MusicVideoRequest", "RealtimeCredits", "RealtimeSession",
+         "RealtimeUsage", "ShotMedia", "TaskRequest", "Usage", "UsageConcurrency", "WebhookEndpoint",
+         "WebhookEvent", "Workflow", "WorkflowUsage"),
+        "._models",
+    ),
+    "Estimate": "._pricing",
+    "RawResponse": "._raw",
+    "wait_for_task": ".waiting",
+}  # fmt: skip
 
-def __getattr__(name: str) -> object:
-    # The waiting module is imported on first use, keeping `import beatapi_async` light.
-    if name == "wait_for_task":
-        from .waiting import wait_for_task
 
-        return wait_for_task
-    raise AttributeError(f"module 'beatapi_async' has no attribute {name!r}")
+if not TYPE_CHECKING:  # type checkers see the real names (imported above for them) and flag a typo
+
+    def __getattr__(name: str) -> object:
+        # PEP 562: reached only for a name not (yet) in the module. The value is kept in
+        # the module, so this runs once per name.
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'beatapi_async' has no attribute {name!r}")
+        try:
+            value = getattr(_import_module(module, __name__), name)
+        except ImportError as exc:
+            raise ImportError(f"beatapi_async.{name} could not be loaded: {exc}", name=__name__) from exc
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

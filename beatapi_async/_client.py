@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from decimal import Decimal
+from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -39,31 +39,33 @@ from ._exceptions import (
 )
 from ._logging import REDACTOR, get_logger, remember_secret
 from ._options import NO_OPTIONS, CallOptions, call_options
-from ._raw import RawClient, record
+from ._raw_capture import record
 from ._retry import call_with_retries, should_retry
 from ._transport import ACCEPT_ENCODING, AiohttpTransport, Transport
-from .resources import (
-    EcommerceVideo,
-    Files,
-    MusicVideo,
-    Realtime,
-    Tasks,
-    Usages,
-    Webhooks,
-    Workflows,
-)
+from .resources.tasks import Tasks
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from ._credits import CreditAdmission, MaxCredits
     from ._gate import Coordinator, Gate
     from ._models import File, Task, TaskRequest, WebhookEvent
     from ._options import RequestOptions, Unpack
     from ._pricing import Estimate, Operation
+    from ._raw import RawClient
+    from .resources.ecommerce_video import EcommerceVideo
+    from .resources.files import Files
+    from .resources.music_video import MusicVideo
+    from .resources.realtime import Realtime
+    from .resources.usage import Usages
+    from .resources.webhooks import Webhooks
+    from .resources.workflows import Workflows
     from .waiting import PollScheduler, Until
 
 T = TypeVar("T")
 logger = get_logger("beatapi_async")
 _MAX_REMEMBERED_AUDIO = 10_000
+_LAZY_RESOURCES = ("workflows", "usage", "files", "music_video", "ecommerce_video", "webhooks", "realtime")
 
 
 def _structure(data: Any, cls: type[T]) -> T:
@@ -163,14 +165,54 @@ class AsyncBeatAPI:
         self._bind_resources()
 
     def _bind_resources(self) -> None:
-        self.workflows = Workflows(self)
-        self.usage = Usages(self)
-        self.files = Files(self)
         self.tasks = Tasks(self)
-        self.music_video = MusicVideo(self)
-        self.ecommerce_video = EcommerceVideo(self)
-        self.webhooks = Webhooks(self)
-        self.realtime = Realtime(self)
+        # The other resources are made on first use (the cached properties below keep them
+        # in the instance), so their modules load then, not with the package (import time).
+        # A copy made by ``with_options`` drops its parent's and makes its own.
+        for name in _LAZY_RESOURCES:
+            self.__dict__.pop(name, None)
+
+    @cached_property
+    def workflows(self) -> Workflows:
+        from .resources.workflows import Workflows
+
+        return Workflows(self)
+
+    @cached_property
+    def usage(self) -> Usages:
+        from .resources.usage import Usages
+
+        return Usages(self)
+
+    @cached_property
+    def files(self) -> Files:
+        from .resources.files import Files
+
+        return Files(self)
+
+    @cached_property
+    def music_video(self) -> MusicVideo:
+        from .resources.music_video import MusicVideo
+
+        return MusicVideo(self)
+
+    @cached_property
+    def ecommerce_video(self) -> EcommerceVideo:
+        from .resources.ecommerce_video import EcommerceVideo
+
+        return EcommerceVideo(self)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        from .resources.webhooks import Webhooks
+
+        return Webhooks(self)
+
+    @cached_property
+    def realtime(self) -> Realtime:
+        from .resources.realtime import Realtime
+
+        return Realtime(self)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -230,6 +272,8 @@ class AsyncBeatAPI:
     @property
     def with_raw_response(self) -> RawClient:
         """``client.with_raw_response.<resource>.<method>(...)`` answers a ``RawResponse``."""
+        from ._raw import RawClient
+
         return RawClient(self)
 
     async def __aenter__(self) -> AsyncBeatAPI:

@@ -9,10 +9,10 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-import anyio
 import attrs
 
 from ._exceptions import RequestValidationError
+from ._retry import anyio_sleep
 from ._validate import check_url_syntax, is_loopback_host, origin_of
 from ._version import __version__
 
@@ -121,7 +121,7 @@ class ClientConfig:
     poll: PollPolicy
     user_agent: str
     # How retries wait between attempts; tests pass a fast or recording coroutine.
-    retry_sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+    retry_sleep: Callable[[float], Awaitable[None]] = anyio_sleep
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
 
@@ -169,7 +169,7 @@ def load_config(
         max_retries=max_retries,
         poll=poll if poll is not None else PollPolicy(),
         user_agent=ua,
-        retry_sleep=retry_sleep if retry_sleep is not None else anyio.sleep,
+        retry_sleep=retry_sleep if retry_sleep is not None else anyio_sleep,
         max_response_bytes=max_response_bytes,
         max_retry_wait=float(max_retry_wait),
     )

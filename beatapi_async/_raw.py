@@ -1,13 +1,12 @@
 """``client.with_raw_response``: any resource method, answered with the HTTP response too.
 
 One generic wrapper, not one class per method: ``client.with_raw_response.tasks.get(id)``
-runs the plain ``client.tasks.get(id)`` while a context variable records the HTTP
-answer ``client._request`` received, and returns a ``RawResponse`` around both.
+runs the plain ``client.tasks.get(id)`` while a context variable (``_raw_capture``)
+records the HTTP answer ``client._request`` received, and returns a ``RawResponse`` around both.
 """
 
 from __future__ import annotations
 
-import contextvars
 import inspect
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -16,31 +15,12 @@ import attrs
 
 from ._exceptions import InvalidResponseError
 from ._protocol import request_id_of
+from ._raw_capture import CURRENT, Capture
 
 if TYPE_CHECKING:
     from ._client import AsyncBeatAPI
-    from ._protocol import Response
 
 T = TypeVar("T")
-
-
-class _Capture:
-    __slots__ = ("elapsed", "response")
-
-    def __init__(self) -> None:
-        self.response: Response | None = None
-        self.elapsed = 0.0
-
-
-# Set only while a raw call runs; ``client._request`` records each answer into it.
-_capture: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar("beatapi_raw_capture", default=None)
-
-
-def record(response: Response, elapsed: float) -> None:
-    """Record an HTTP answer for the raw call in progress, if any (the last attempt wins)."""
-    box = _capture.get()
-    if box is not None:
-        box.response, box.elapsed = response, elapsed
 
 
 class Headers(Mapping[str, str]):
@@ -111,8 +91,8 @@ class RawResource:
             raise AttributeError(f"{type(self._resource).__name__}.{name} is not an API method")
 
         async def call(*args: Any, **kwargs: Any) -> RawResponse[Any]:
-            box = _Capture()
-            token = _capture.set(box)
+            box = Capture()
+            token = CURRENT.set(box)
             error: InvalidResponseError | None = None
             try:
                 parsed = await method(*args, **kwargs)
@@ -123,7 +103,7 @@ class RawResource:
                     raise
                 parsed, error = None, exc
             finally:
-                _capture.reset(token)
+                CURRENT.reset(token)
             response = box.response
             if response is None:  # pragma: no cover - every API method sends a request
                 raise RuntimeError(f"{name} sent no request")

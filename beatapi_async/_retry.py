@@ -20,8 +20,6 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
-import anyio
-
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -42,6 +40,14 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 NEVER_RETRY_STATUSES = frozenset({400, 401, 402, 403, 404, 409})
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 8.0
+
+
+async def anyio_sleep(seconds: float) -> None:
+    """``anyio.sleep``: how retries wait unless the client was given ``retry_sleep``."""
+    # anyio is imported by the first retry, not with the package (import time).
+    import anyio
+
+    await anyio.sleep(seconds)
 
 
 def should_retry(exc: BaseException, *, replayable: bool) -> bool:
@@ -98,7 +104,7 @@ async def call_with_retries(
     max_retries: int,
     replayable: bool,
     describe: str,
-    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    sleep: Callable[[float], Awaitable[None]] = anyio_sleep,
     first_error: BaseException | None = None,
     max_retry_wait: float = math.inf,
 ) -> T:
@@ -111,7 +117,8 @@ async def call_with_retries(
     a call that succeeds at once pays nothing for it) and it failed with this; it
     counts as attempt one.
     """
-    # Imported here: only a call that failed once ever needs tenacity.
+    # Imported here: only a call that failed once ever needs tenacity (and anyio's clock).
+    import anyio
     from tenacity import AsyncRetrying, retry_if_exception
 
     attempt = send

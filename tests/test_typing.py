@@ -44,6 +44,7 @@ async def main(client: AsyncBeatAPI) -> None:
 '''
 
 BAD = '''
+import beatapi_async
 from beatapi_async import AsyncBeatAPI, MusicVideoRequest
 
 
@@ -57,6 +58,9 @@ async def main(client: AsyncBeatAPI) -> None:
     await client.webhooks.update("wh_1", status="paused")  # error
     MusicVideoRequest(images=["u"], audio_url="u", resolution="4k")  # error
     client.with_options(extra_body={"a": 1})  # error
+    # The lazily loaded names keep their types, and a misspelt one is an error.
+    beatapi_async.File(id=1, url="u")  # error
+    print(beatapi_async.Taks)  # error
 '''
 
 

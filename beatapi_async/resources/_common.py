@@ -8,19 +8,23 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from .. import _models
 from .._exceptions import RequestValidationError
-from .._models import EcommerceVideoRequest, MusicVideoRequest, Task, TaskRequest, request_body
+from .._models import Task
 from .._options import NO_OPTIONS, BodyOptions, CallOptions, call_options
 
 if TYPE_CHECKING:
     from .._client import AsyncBeatAPI
+    from .._models import EcommerceVideoRequest, MusicVideoRequest, TaskRequest
 
-R = TypeVar("R", MusicVideoRequest, EcommerceVideoRequest)
+    R = TypeVar("R", MusicVideoRequest, EcommerceVideoRequest)
+
 _OPTION_NAMES = BodyOptions.__optional_keys__  # a TypedDict's keys include its bases'
 
+# By the request's workflow (a class attribute): the request classes load on first use.
 CREATE_PATHS = {
-    MusicVideoRequest: "/v1/music-video/tasks",
-    EcommerceVideoRequest: "/v1/ecommerce-video/tasks",
+    "music-video": "/v1/music-video/tasks",
+    "ecommerce-video": "/v1/ecommerce-video/tasks",
 }
 
 
@@ -91,8 +95,8 @@ async def create_task(
     """Create a task (one billable call: one Idempotency-Key, reused on every retry)."""
     data = await client._request(
         "POST",
-        CREATE_PATHS[type(request)],
-        json=request_body(request),
+        CREATE_PATHS[request.workflow],
+        json=_models.request_body(request),
         idempotency_key=idempotency_key or new_idempotency_key(),
         options=options,
     )

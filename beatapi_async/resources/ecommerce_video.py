@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._models import EcommerceVideoRequest, Task
+from .. import _models
+from .._models import Task
 from ._common import Resource, coerce_request, create_task
 
 if TYPE_CHECKING:
+    from .._models import EcommerceVideoRequest
     from .._options import Unpack
     from .._params import EcommerceVideoCreate
 
@@ -32,5 +34,5 @@ class EcommerceVideo(Resource):
         Raises:
             RequestValidationError: a field breaks a rule (nothing is sent).
         """
-        req, options = coerce_request(EcommerceVideoRequest, request, fields)
+        req, options = coerce_request(_models.EcommerceVideoRequest, request, fields)
         return await create_task(self._client, req, idempotency_key=idempotency_key, options=options)

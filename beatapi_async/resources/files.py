@@ -10,16 +10,15 @@ from collections.abc import AsyncIterable, Callable
 from typing import IO, TYPE_CHECKING, Any
 
 import aiohttp
-import anyio
 
-from .. import _rules
+from .. import _models, _rules
 from .._exceptions import RequestValidationError
-from .._models import File
 from .._options import call_options
 from .._validate import check_upload
 from ._common import Resource
 
 if TYPE_CHECKING:
+    from .._models import File
     from .._options import RequestOptions, Unpack
 
 Uploadable = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | AsyncIterable[bytes]
@@ -167,6 +166,8 @@ class Files(Resource):
         try:
             if isinstance(file, (str, os.PathLike)):
                 path = os.fspath(file)
+                import anyio  # here, not with the package: only path uploads use it (import time)
+
                 try:
                     info = await anyio.Path(path).stat()
                 except FileNotFoundError:
@@ -201,7 +202,7 @@ class Files(Resource):
             data_out = await self._client._request(
                 "POST", "/v1/files", body_factory=body, replayable=True, options=checked
             )
-            uploaded = self._client._load(data_out, File)
+            uploaded = self._client._load(data_out, _models.File)
             self._client._remember_upload(uploaded)  # its audio length prices estimates
             return uploaded
         finally:

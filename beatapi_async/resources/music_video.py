@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._models import MusicVideoRequest, ShotMedia, Task
+from .. import _models
+from .._models import Task
 from .._options import call_options
 from .._validate import check_compose, check_shot_edit, path_id
 from ._common import Resource, coerce_request, create_task, new_idempotency_key
 
 if TYPE_CHECKING:
+    from .._models import MusicVideoRequest, ShotMedia
     from .._options import BodyOptions, RequestOptions, Unpack
     from .._params import MusicVideoCreate, Quality, Resolution
 
@@ -40,7 +42,7 @@ class MusicVideo(Resource):
         Raises:
             RequestValidationError: a field breaks a rule (nothing is sent).
         """
-        req, options = coerce_request(MusicVideoRequest, request, fields)
+        req, options = coerce_request(_models.MusicVideoRequest, request, fields)
         return await create_task(self._client, req, idempotency_key=idempotency_key, options=options)
 
     async def shot_media(self, task_id: str, shot_id: str, **options: Unpack[RequestOptions]) -> ShotMedia:
@@ -49,7 +51,7 @@ class MusicVideo(Resource):
         checked = call_options(options)
         # Repeated calls return the stored URL (contract), so this POST is safe to retry.
         data = await self._client._request("POST", path, replayable=True, options=checked)
-        return self._client._load(data, ShotMedia)
+        return self._client._load(data, _models.ShotMedia)
 
     async def edit_shot(
         self,

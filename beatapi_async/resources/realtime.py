@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from .._models import RealtimeSession
+from .. import _models
 from .._options import call_options
 from .._validate import check_realtime_session, path_id
 from ._common import Resource, as_list, new_idempotency_key
 
 if TYPE_CHECKING:
+    from .._models import RealtimeSession
     from .._options import BodyOptions, RequestOptions, Unpack
     from .._params import RealtimeDuration
 
@@ -48,16 +49,16 @@ class Realtime(Resource):
             idempotency_key=idempotency_key or new_idempotency_key(),
             options=checked,
         )
-        return self._client._load(data, RealtimeSession)
+        return self._client._load(data, _models.RealtimeSession)
 
     async def get_session(self, session_id: str, **options: Unpack[RequestOptions]) -> RealtimeSession:
         """Get a session."""
         path = f"/v1/realtime/sessions/{path_id('session_id', session_id)}"
         data = await self._client._request("GET", path, options=call_options(options))
-        return self._client._load(data, RealtimeSession)
+        return self._client._load(data, _models.RealtimeSession)
 
     async def close_session(self, session_id: str, **options: Unpack[RequestOptions]) -> RealtimeSession:
         """Close a session (idempotent; releases capacity, refunds one that never went active)."""
         path = f"/v1/realtime/sessions/{path_id('session_id', session_id)}"
         data = await self._client._request("DELETE", path, options=call_options(options))
-        return self._client._load(data, RealtimeSession)
+        return self._client._load(data, _models.RealtimeSession)

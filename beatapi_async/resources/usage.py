@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._models import Usage
+from .. import _models
 from .._options import call_options
 from .._validate import check_usage_period
 from ._common import Resource
 
 if TYPE_CHECKING:
+    from .._models import Usage
     from .._options import RequestOptions, Unpack
     from .._params import UsagePeriod
 
@@ -23,4 +24,4 @@ class Usages(Resource):
             check_usage_period(period)
         checked = call_options(options, params=("period",))
         data = await self._client._request("GET", "/v1/usage", params={"period": period}, options=checked)
-        return self._client._load(data, Usage)
+        return self._client._load(data, _models.Usage)

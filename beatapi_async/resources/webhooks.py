@@ -6,12 +6,13 @@ import builtins
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .._models import Deleted, WebhookEndpoint
+from .. import _models
 from .._options import call_options
 from .._validate import check_webhook_create, check_webhook_update, path_id
 from ._common import Resource, as_list
 
 if TYPE_CHECKING:
+    from .._models import Deleted, WebhookEndpoint
     from .._options import BodyOptions, RequestOptions, Unpack
     from .._params import WebhookEventType, WebhookStatus
 
@@ -24,7 +25,7 @@ class Webhooks(Resource):
     async def list(self, **options: Unpack[RequestOptions]) -> builtins.list[WebhookEndpoint]:
         """List the account's webhook endpoints (secrets masked)."""
         data = await self._client._request("GET", "/v1/webhooks", options=call_options(options))
-        return self._client._load_list(data, WebhookEndpoint)
+        return self._client._load_list(data, _models.WebhookEndpoint)
 
     async def create(
         self,
@@ -42,13 +43,13 @@ class Webhooks(Resource):
         data = await self._client._request(
             "POST", "/v1/webhooks", json={k: v for k, v in body.items() if v is not None}, options=checked
         )
-        return self._client._load(data, WebhookEndpoint)
+        return self._client._load(data, _models.WebhookEndpoint)
 
     async def get(self, webhook_id: str, **options: Unpack[RequestOptions]) -> WebhookEndpoint:
         """Get one endpoint (secret masked)."""
         path = f"/v1/webhooks/{path_id('webhook_id', webhook_id)}"
         data = await self._client._request("GET", path, options=call_options(options))
-        return self._client._load(data, WebhookEndpoint)
+        return self._client._load(data, _models.WebhookEndpoint)
 
     async def update(
         self,
@@ -68,7 +69,7 @@ class Webhooks(Resource):
         data = await self._client._request(
             "PATCH", path, json={k: v for k, v in body.items() if v is not None}, options=checked
         )
-        return self._client._load(data, WebhookEndpoint)
+        return self._client._load(data, _models.WebhookEndpoint)
 
     async def delete(self, webhook_id: str, **options: Unpack[RequestOptions]) -> Deleted:
         """Delete an endpoint."""
@@ -77,4 +78,4 @@ class Webhooks(Resource):
         # A retry that finds the endpoint gone after an answer was lost: our delete did it.
         gone = {"id": webhook_id, "deleted": True}
         data = await self._client._request("DELETE", path, options=checked, done_if_gone=gone)
-        return self._client._load(data, Deleted)
+        return self._client._load(data, _models.Deleted)
