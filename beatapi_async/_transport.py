@@ -11,19 +11,18 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import AsyncGenerator, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import aiohttp
 
 from ._config import DEFAULT_MAX_RESPONSE_BYTES, Timeouts
+from ._connector import Connector
 from ._exceptions import APIConnectionError, APITimeoutError, BeatAPIError, InvalidResponseError
 from ._protocol import Request, Response, request_id_of
 
 #: The encodings this transport decodes itself (aiohttp's own decoding is unbounded).
 ACCEPT_ENCODING = "gzip, deflate"
 _ZLIB_AUTO = 32 + zlib.MAX_WBITS  # a zlib or a gzip header, whichever the server sent
-#: Bytes one socket read asks for at most (below glibc's 128 KiB mmap threshold; see _smaller_reads).
-READ_SIZE = 64 * 1024
 _STEP = 256 * 1024  # inflate at most this much at a time: no large temporary beside the body
 
 
@@ -79,7 +78,7 @@ class AiohttpTransport:
         session = self._session = aiohttp.ClientSession(
             # No skip_auto_headers: every request carries the SDK's own User-Agent, so aiohttp
             # adds none, and a skip list would cost a header copy on every request.
-            connector=_Connector(limit=100, ttl_dns_cache=300),
+            connector=Connector(limit=100, ttl_dns_cache=300),  # (cheaper reads and read timer)
             cookie_jar=aiohttp.DummyCookieJar(),  # an answer's Set-Cookie is never stored or sent back
         )
         self._loop = loop
@@ -135,7 +134,9 @@ class AiohttpTransport:
             raise
         except aiohttp.ConnectionTimeoutError:
             raise APITimeoutError(f"{_what(request)}: connect timeout after {timeout.connect}s", sent=False) from None
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+        except aiohttp.ServerTimeoutError:  # no byte of the answer within the read timeout
+            raise APITimeoutError(f"{_what(request)}: read timeout after {timeout.read}s") from None
+        except asyncio.TimeoutError:
             raise APITimeoutError(f"{_what(request)}: request timed out") from None
         except aiohttp.ClientConnectorError as exc:
             raise APIConnectionError(
@@ -177,34 +178,6 @@ class AiohttpTransport:
 def _what(request: Request) -> str:
     """How errors name a request (built only when one is raised)."""
     return f"{request.method} {request.path}"
-
-
-class _Connector(aiohttp.TCPConnector):
-    """aiohttp's TCP connector; each new connection reads its socket in smaller steps."""
-
-    async def _create_connection(self, *args: Any, **kwargs: Any) -> Any:
-        protocol = await super()._create_connection(*args, **kwargs)
-        _smaller_reads(getattr(protocol, "transport", None))
-        return protocol
-
-
-def _smaller_reads(transport: object) -> None:
-    """Have a connection's socket read at most ``READ_SIZE`` bytes at a time.
-
-    asyncio's transports read into a fresh 256 KiB buffer per read (``max_size``);
-    glibc serves an allocation that large with mmap and returns it with munmap: system
-    calls and page faults for every answer, however small. Below the mmap threshold
-    the buffer comes from the heap. Set where the transport (or, for TLS, its SSL
-    protocol) has asyncio's ``max_size``; other event loops (uvloop) keep buffers of
-    their own and are left alone.
-    """
-    if transport is None:
-        return
-    readers: tuple[Any, ...] = (transport, getattr(transport, "_ssl_protocol", None))
-    for reader in readers:
-        size = getattr(reader, "max_size", None)
-        if type(size) is int and size > READ_SIZE:
-            reader.max_size = READ_SIZE
 
 
 def _refused(message: str, status: int, headers: Mapping[str, str]) -> InvalidResponseError:

@@ -348,40 +348,40 @@ class _Reader:
 
 
 def test_smaller_reads_sets_asyncio_buffers() -> None:
-    from beatapi_async._transport import READ_SIZE, _smaller_reads
+    from beatapi_async._connector import READ_SIZE, smaller_reads
 
     plain = _Reader(256 * 1024)
-    _smaller_reads(plain)
+    smaller_reads(plain)
     assert plain.max_size == READ_SIZE
     tls = _Reader(256 * 1024)
     tls._ssl_protocol = _Reader(256 * 1024)  # type: ignore[attr-defined]
-    _smaller_reads(tls)
+    smaller_reads(tls)
     assert tls.max_size == READ_SIZE and tls._ssl_protocol.max_size == READ_SIZE  # type: ignore[attr-defined]
     small, odd = _Reader(4096), _Reader("256k")
     for reader in (small, odd):
-        _smaller_reads(reader)
+        smaller_reads(reader)
     assert (small.max_size, odd.max_size) == (4096, "256k")  # smaller already, or not asyncio's: left alone
-    _smaller_reads(None)
-    _smaller_reads(object())  # uvloop's transports have no max_size
+    smaller_reads(None)
+    smaller_reads(object())  # uvloop's transports have no max_size
 
 
 async def test_new_connections_read_in_small_steps(server: LoopbackBeatAPI, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each connection the client opens is an asyncio socket transport set to the smaller read size."""
-    from beatapi_async import _transport
+    from beatapi_async import _connector
 
     seen: list[Any] = []
-    real = _transport._smaller_reads
+    real = _connector.smaller_reads
 
     def spy(transport: Any) -> None:
         real(transport)
         seen.append(transport)
 
-    monkeypatch.setattr(_transport, "_smaller_reads", spy)
-    big = "x" * (3 * _transport.READ_SIZE + 17)  # an answer larger than one read still arrives whole
+    monkeypatch.setattr(_connector, "smaller_reads", spy)
+    big = "x" * (3 * _connector.READ_SIZE + 17)  # an answer larger than one read still arrives whole
     server.script("GET", "/v1/tasks/task_big", ok({**task("task_big"), "error_message": big}))
     async with AsyncBeatAPI(API_KEY, base_url=server.url) as client:
         first = await client.tasks.get("task_big")
         await asyncio.gather(*(client.tasks.get("task_1") for _ in range(3)))
     assert first.error_message == big
     assert 1 <= len(seen) <= 4  # one per connection, not one per request
-    assert all(isinstance(t, asyncio.Transport) and t.max_size == _transport.READ_SIZE for t in seen)
+    assert all(isinstance(t, asyncio.Transport) and t.max_size == _connector.READ_SIZE for t in seen)
