@@ -11,7 +11,6 @@ responses, the gate, budget and credit kinds) load on first use (PEP 562
 ``__getattr__`` below), so a program pays only for what it touches.
 """
 
-from importlib import import_module as _import_module
 from typing import TYPE_CHECKING
 
 from ._client import AsyncBeatAPI
@@ -38,6 +37,7 @@ from ._exceptions import (
     WaitTimeoutError,
     WebhookVerificationError,
 )
+from ._lazy import lazy_attributes as _lazy_attributes
 from ._models import Media, Storyboard, StoryboardShot, Task, TaskOutput, TaskStatus, TaskUsage
 from ._options import BodyOptions, RequestOptions
 from ._protocol import Request, Response
@@ -163,20 +163,4 @@ _LAZY = {
 
 
 if not TYPE_CHECKING:  # type checkers see the real names (imported above for them) and flag a typo
-
-    def __getattr__(name: str) -> object:
-        # PEP 562: reached only for a name not (yet) in the module. The value is kept in
-        # the module, so this runs once per name.
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module 'beatapi_async' has no attribute {name!r}")
-        try:
-            value = getattr(_import_module(module, __name__), name)
-        except ImportError as exc:
-            raise ImportError(f"beatapi_async.{name} could not be loaded: {exc}", name=__name__) from exc
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = _lazy_attributes(globals(), _LAZY, listed=__all__)

@@ -18,12 +18,12 @@ import enum
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from importlib import import_module
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
 from . import _rules as R
+from ._lazy import lazy_attributes
 from ._logging import mask
 
 if TYPE_CHECKING:
@@ -244,17 +244,4 @@ _LAZY = {
 
 
 if not TYPE_CHECKING:  # type checkers see the real names (imported above for them) and flag a typo
-
-    def __getattr__(name: str) -> Any:
-        # PEP 562: reached only for a name not (yet) in this module. The value is kept
-        # here, so later lookups (``_models.File`` in a resource method) are plain ones.
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(import_module(module, __package__), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    __getattr__, __dir__ = lazy_attributes(globals(), _LAZY)

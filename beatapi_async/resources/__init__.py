@@ -6,8 +6,9 @@ package (import time); the names here load the same way (PEP 562 ``__getattr__``
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from .ecommerce_video import EcommerceVideo
@@ -34,15 +35,4 @@ _MODULES = {
 
 
 if not TYPE_CHECKING:  # type checkers see the real names (imported above for them) and flag a typo
-
-    def __getattr__(name: str) -> object:
-        module = _MODULES.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(import_module(module, __name__), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_attributes(globals(), _MODULES, listed=__all__)
