@@ -38,6 +38,7 @@ from ._exceptions import (
     RequestValidationError,
 )
 from ._logging import REDACTOR, get_logger, remember_secret
+from ._loops import runs_on
 from ._options import NO_OPTIONS, CallOptions, call_options
 from ._raw_capture import record
 from ._retry import call_with_retries, should_retry
@@ -356,7 +357,7 @@ class AsyncBeatAPI:
         if self._closed or self._root._closed:
             # Sending would quietly open a new session that nothing ever closes.
             raise BeatAPIError("this AsyncBeatAPI was closed; create a new one", code="client_closed")
-        if self._loop is not asyncio.get_running_loop():
+        if not runs_on(self._loop):
             self._bind_loop()
         headers = self._headers(auth)
         options = options.over(self._defaults)

@@ -18,6 +18,7 @@ import aiohttp
 from ._config import DEFAULT_MAX_RESPONSE_BYTES, Timeouts
 from ._connector import Connector
 from ._exceptions import APIConnectionError, APITimeoutError, BeatAPIError, InvalidResponseError
+from ._loops import runs_on
 from ._protocol import Request, Response, request_id_of
 
 #: The encodings this transport decodes itself (aiohttp's own decoding is unbounded).
@@ -100,7 +101,7 @@ class AiohttpTransport:
 
     async def send(self, request: Request, *, timeout: Timeouts) -> Response:
         session = self._session
-        if session is None or not self._owned or self._loop is not asyncio.get_running_loop() or session.closed:
+        if session is None or not self._owned or not runs_on(self._loop) or session.closed:
             session = await self._session_here()
         headers = request.headers
         if "Accept-Encoding" not in headers:

@@ -111,3 +111,66 @@ def test_a_with_options_client_on_successive_loops(fake: ThreadedFake) -> None:
     assert asyncio.run(everything(root)) == "succeeded"
     asyncio.run(derived.aclose())
     asyncio.run(root.aclose())
+
+
+# -- runs_on: which loop the caller is on, without a system call --------------------------
+
+
+async def test_runs_on_knows_the_running_loop() -> None:
+    import threading
+
+    from beatapi_async._loops import runs_on
+
+    here = asyncio.get_running_loop()
+    assert runs_on(here)
+    assert not runs_on(None)
+    idle = asyncio.new_event_loop()
+    try:
+        assert not runs_on(idle)  # made, not running
+    finally:
+        idle.close()
+    assert not runs_on(idle)  # closed
+
+    elsewhere = asyncio.new_event_loop()
+    started = threading.Event()
+    elsewhere.call_soon(started.set)
+    thread = threading.Thread(target=elsewhere.run_forever)
+    thread.start()
+    try:
+        assert started.wait(5)
+        assert elsewhere.is_running() and not runs_on(elsewhere)  # running, but in another thread
+        seen = asyncio.run_coroutine_threadsafe(_runs_on_itself(), elsewhere).result(5)
+        assert seen  # and from its own thread it is the running loop
+    finally:
+        elsewhere.call_soon_threadsafe(elsewhere.stop)
+        thread.join(5)
+        elsewhere.close()
+
+
+async def _runs_on_itself() -> bool:
+    from beatapi_async._loops import runs_on
+
+    return runs_on(asyncio.get_running_loop())
+
+
+async def test_runs_on_asks_other_loops_the_usual_way() -> None:
+    from beatapi_async._loops import runs_on
+
+    class Other(asyncio.AbstractEventLoop):  # not asyncio's BaseEventLoop (like uvloop's)
+        pass
+
+    assert not runs_on(Other())
+
+
+def test_runs_on_after_asyncio_run_ends() -> None:
+    from beatapi_async._loops import runs_on
+
+    async def grab() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    old = asyncio.run(grab())
+
+    async def check() -> bool:
+        return runs_on(old)
+
+    assert asyncio.run(check()) is False
