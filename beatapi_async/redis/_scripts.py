@@ -8,7 +8,9 @@ Times come from Redis ``TIME`` (milliseconds), never from a worker's clock. Keys
 - ``leases``: admitted slots (score: expiry, renewed by the holder); ``bound``: lease ->
   the task it admitted;
 - ``orphans``: tasks whose lease ended while they still ran at BeatAPI (a holder killed,
-  a wait abandoned); they count until a usage read says fewer run;
+  a wait abandoned), and ``lease:<id>`` placeholders for leases that expired before their
+  task was known (the create may have gone out); they count until a usage read says fewer
+  run;
 - ``usage``: ``limit``, ``extra`` (tasks running that no lease or orphan accounts for:
   other users of the key) and ``next_read`` (when the fleet should read usage again);
 - ``poll``: the fleet's token bucket (``tokens``, ``stamp``, ``paused``).
@@ -29,12 +31,12 @@ local function purge(now, line, line_exp, leases, bound, orphans)
   end
   for _, l in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do
     -- Its holder stopped renewing (killed, or its loop blocked): the task it admitted
-    -- may still run at BeatAPI, so it keeps counting as an orphan.
-    local task = redis.call('HGET', bound, l)
-    if task then
-      redis.call('ZADD', orphans, 'NX', now, task)
-      redis.call('HDEL', bound, l)
-    end
+    -- may still run at BeatAPI, so it keeps counting as an orphan. A lease with no task
+    -- yet may have sent its create (the holder died before hearing the answer): it counts
+    -- as a placeholder orphan, 'lease:<id>', until a usage read settles it.
+    local task = redis.call('HGET', bound, l) or ('lease:' .. l)
+    redis.call('ZADD', orphans, 'NX', now, task)
+    redis.call('HDEL', bound, l)
     redis.call('ZREM', leases, l)
   end
 end
@@ -107,8 +109,9 @@ BIND = (
     _COMMON
     + """
 local now = now_ms()
--- The task now has a lease; if it was an orphan (a job delivered again), it counts once.
-redis.call('ZREM', KEYS[3], ARGV[2])
+-- The task now has a lease; if it was an orphan (a job delivered again), it counts once,
+-- and so does a placeholder its own expired lease left.
+redis.call('ZREM', KEYS[3], ARGV[2], 'lease:' .. ARGV[3])
 local expires = redis.call('ZSCORE', KEYS[1], ARGV[3])
 if expires and tonumber(expires) > now then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[3])
@@ -128,6 +131,7 @@ local now = now_ms()
 local task = redis.call('HGET', KEYS[2], ARGV[1]) or ARGV[2]
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], 'lease:' .. ARGV[1])  -- its holder is back: no placeholder
 if task ~= '' then
   if ARGV[3] == '1' then
     redis.call('ZADD', KEYS[3], 'NX', now, task)
@@ -149,6 +153,7 @@ local now = now_ms()
 local l = ARGV[1]
 redis.call('ZREM', KEYS[3], l)
 redis.call('HDEL', KEYS[4], l)
+redis.call('ZREM', KEYS[5], 'lease:' .. l)  -- the create was refused: nothing of it runs
 redis.call('ZADD', KEYS[1], tonumber(l), l)
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), l)
 local limit = tonumber(redis.call('HGET', KEYS[6], 'limit') or '0')

@@ -213,6 +213,79 @@ async def test_redis_restarted_empty_the_fleet_goes_on(fake, own_redis):
     assert len(fake.tasks) == 7
 
 
+async def test_a_worker_that_dies_between_its_create_and_the_answer_still_holds_the_slot(fake, redis_server):
+    """The create reached BeatAPI but the process died before it learnt the task id (no bind)."""
+    fake.concurrency_limit = 2
+    fake.script("hang", match=lambda body: body.get("prompt", "").startswith("dead "))
+    dead = RedisCoordinator(redis_server.url, namespace="midcreate", lease_seconds=0.2)
+    live = RedisCoordinator(redis_server.url, namespace="midcreate", lease_seconds=0.2, wait_interval=0.005)
+    doomed = client_for(fake, dead)
+    gate = doomed.gate
+    await gate.acquire()  # admitted; the create goes out, and the process dies before the answer
+    task = await doomed.ecommerce_video.create(ec(0, "dead "))
+    for t in (gate._admitter, gate._renewer):
+        if t is not None:
+            t.cancel()
+    await asyncio.sleep(0.3)  # past lease_seconds: the lease expired with no task bound to it
+    async with client_for(fake, live) as client:
+        job = asyncio.ensure_future(client.run_many([ec(i) for i in range(1, 5)]))
+        await asyncio.sleep(0.3)
+        assert fake.peak_running <= 2 and fake.concurrency_rejections == 0  # its placeholder kept the slot
+        fake.set_outcome(task.id, "succeed")  # BeatAPI finishes it: usage frees the slot
+        results = await job
+    assert [t.status for t in results] == ["succeeded"] * 4
+    assert fake.peak_running <= 2 and fake.concurrency_rejections == 0
+    await doomed.aclose()
+    await dead.aclose()
+    await live.aclose()
+
+
+async def test_an_expired_lease_with_no_task_yet_counts_as_a_placeholder(fake, redis_server, caplog):
+    """Its create may have gone out: the slot stays counted; a late bind or a release replaces it."""
+    coordinator = RedisCoordinator(redis_server.url, namespace="placeholder", lease_seconds=0.2)
+    raw = aioredis.Redis.from_url(redis_server.url)
+    try:
+        async with client_for(fake, coordinator) as client:
+            gate = client.gate
+            store = gate._store
+            first, second = await gate.acquire(), await gate.acquire()
+            for t in (gate._admitter, gate._renewer):  # nothing renews: as if the loop were blocked
+                if t is not None:
+                    t.cancel()
+            await asyncio.sleep(0.3)
+            with caplog.at_level("WARNING", logger="beatapi_async"):
+                await gate.renew()  # (runs the expiry)
+            placeholders = {m.decode() for m in await raw.zrange(store.orphans, 0, -1)}
+            assert placeholders == {f"lease:{first.id}", f"lease:{second.id}"}  # both slots still counted
+            await first.bind("task_late")  # the answer arrives after all: the task replaces its placeholder
+            await second.release()  # nothing was created: the holder says so, the placeholder goes
+            assert {m.decode() for m in await raw.zrange(store.orphans, 0, -1)} == {"task_late"}
+    finally:
+        await raw.aclose()
+        await coordinator.aclose()
+
+
+async def test_a_lease_that_expired_before_its_create_frees_its_slot_after_usage_settles(fake, redis_server):
+    """No create went out: the placeholder goes once a usage read shows nothing of it runs."""
+    fake.concurrency_limit = 1
+    dead = RedisCoordinator(redis_server.url, namespace="nocreate", lease_seconds=0.2)
+    live = RedisCoordinator(redis_server.url, namespace="nocreate", lease_seconds=0.2, wait_interval=0.005)
+    doomed = client_for(fake, dead)
+    gate = doomed.gate
+    await gate.acquire()  # admitted, then the process died before sending anything
+    for t in (gate._admitter, gate._renewer):
+        if t is not None:
+            t.cancel()
+    await asyncio.sleep(0.3)
+    async with client_for(fake, live) as client:
+        results = await asyncio.wait_for(client.run_many([ec(i) for i in range(1, 3)]), 10)
+    assert [t.status for t in results] == ["succeeded"] * 2
+    assert fake.concurrency_rejections == 0
+    await doomed.aclose()
+    await dead.aclose()
+    await live.aclose()
+
+
 async def test_a_blocked_event_loop_loses_its_leases_loudly_and_its_task_still_counts(fake, redis_server, caplog):
     coordinator = RedisCoordinator(redis_server.url, lease_seconds=0.2)
     async with client_for(fake, coordinator) as client:
