@@ -213,33 +213,6 @@ async def test_redis_restarted_empty_the_fleet_goes_on(fake, own_redis):
     assert len(fake.tasks) == 7
 
 
-async def test_a_worker_that_dies_between_its_create_and_the_answer_still_holds_the_slot(fake, redis_server):
-    """The create reached BeatAPI but the process died before it learnt the task id (no bind)."""
-    fake.concurrency_limit = 2
-    fake.script("hang", match=lambda body: body.get("prompt", "").startswith("dead "))
-    dead = RedisCoordinator(redis_server.url, namespace="midcreate", lease_seconds=0.2)
-    live = RedisCoordinator(redis_server.url, namespace="midcreate", lease_seconds=0.2, wait_interval=0.005)
-    doomed = client_for(fake, dead)
-    gate = doomed.gate
-    await gate.acquire()  # admitted; the create goes out, and the process dies before the answer
-    task = await doomed.ecommerce_video.create(ec(0, "dead "))
-    for t in (gate._admitter, gate._renewer):
-        if t is not None:
-            t.cancel()
-    await asyncio.sleep(0.3)  # past lease_seconds: the lease expired with no task bound to it
-    async with client_for(fake, live) as client:
-        job = asyncio.ensure_future(client.run_many([ec(i) for i in range(1, 5)]))
-        await asyncio.sleep(0.3)
-        assert fake.peak_running <= 2 and fake.concurrency_rejections == 0  # its placeholder kept the slot
-        fake.set_outcome(task.id, "succeed")  # BeatAPI finishes it: usage frees the slot
-        results = await job
-    assert [t.status for t in results] == ["succeeded"] * 4
-    assert fake.peak_running <= 2 and fake.concurrency_rejections == 0
-    await doomed.aclose()
-    await dead.aclose()
-    await live.aclose()
-
-
 async def test_an_expired_lease_with_no_task_yet_counts_as_a_placeholder(fake, redis_server, caplog):
     """Its create may have gone out: the slot stays counted; a late bind or a release replaces it."""
     coordinator = RedisCoordinator(redis_server.url, namespace="placeholder", lease_seconds=0.2)
