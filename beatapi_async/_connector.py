@@ -34,7 +34,6 @@ class _LazyReadTimer(ResponseHandler):
     """aiohttp's response protocol whose read timeout moves a deadline instead of a timer."""
 
     _watch: asyncio.TimerHandle | None = None  # the one armed timer, if any
-    _watch_at = 0.0  # when it wakes (loop time)
     _last = 0.0  # the last progress (loop time)
     _reading = False  # an answer is awaited and the read timeout runs
 
@@ -47,10 +46,10 @@ class _LazyReadTimer(ResponseHandler):
         self._reading = True
         self._last = now = self._loop.time()
         due = now + timeout
-        if self._watch is None or due < self._watch_at:  # none armed, or armed too late (a shorter timeout)
-            if self._watch is not None:
-                self._watch.cancel()
-            self._watch_at = due
+        watch = self._watch
+        if watch is None or due < watch.when():  # none armed, or armed too late (a shorter timeout)
+            if watch is not None:
+                watch.cancel()
             self._watch = self._loop.call_at(due, self._wake)
 
     def _drop_timeout(self) -> None:
@@ -67,7 +66,6 @@ class _LazyReadTimer(ResponseHandler):
             self._reading = False
             self._on_read_timeout()
         else:
-            self._watch_at = due
             self._watch = self._loop.call_at(due, self._wake)
 
     def connection_lost(self, exc: BaseException | None) -> None:
