@@ -17,6 +17,7 @@ import aiohttp
 
 from ._config import DEFAULT_MAX_RESPONSE_BYTES, Timeouts
 from ._connector import Connector
+from ._deadlines import Deadlines
 from ._exceptions import APIConnectionError, APITimeoutError, BeatAPIError, InvalidResponseError
 from ._loops import runs_on
 from ._protocol import Request, Response, request_id_of
@@ -53,6 +54,7 @@ class AiohttpTransport:
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop of the session made here
         self._closer: AsyncGenerator[None, None] | None = None
         self._max_bytes = max_response_bytes
+        self._deadlines: Deadlines | None = None  # the attempts' total deadlines, on the loop they run on
         self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
         self._last_timeout: Timeouts | None = None
         self._last_client_timeout = aiohttp.ClientTimeout()
@@ -89,23 +91,34 @@ class AiohttpTransport:
         await self._closer.__anext__()
         return session
 
+    def _deadlines_here(self) -> Deadlines:
+        loop = asyncio.get_running_loop()
+        deadlines = self._deadlines
+        if deadlines is None or deadlines.loop is not loop:
+            deadlines = self._deadlines = Deadlines(loop)
+        return deadlines
+
     def _client_timeout(self, timeout: Timeouts) -> aiohttp.ClientTimeout:
         if timeout is self._last_timeout:  # the usual case: the client's one Timeouts, again
             return self._last_client_timeout
         ct = self._timeouts.get(timeout)
         if ct is None:
-            ct = aiohttp.ClientTimeout(total=timeout.total, sock_connect=timeout.connect, sock_read=timeout.read)
+            # The total is ours to watch (``_deadlines``: far cheaper than aiohttp's timers).
+            ct = aiohttp.ClientTimeout(total=None, sock_connect=timeout.connect, sock_read=timeout.read)
             self._timeouts[timeout] = ct
         self._last_timeout, self._last_client_timeout = timeout, ct
         return ct
 
     async def send(self, request: Request, *, timeout: Timeouts) -> Response:
-        session = self._session
-        if session is None or not self._owned or not runs_on(self._loop) or session.closed:
+        session, deadlines = self._session, self._deadlines
+        if session is None or not self._owned or not runs_on(self._loop) or session.closed or deadlines is None:
             session = await self._session_here()
+            deadlines = self._deadlines_here()
         headers = request.headers
         if "Accept-Encoding" not in headers:
             headers = {**headers, "Accept-Encoding": ACCEPT_ENCODING}
+        answered = False  # the head of the answer came
+        attempt = deadlines.start(timeout.total)
         try:
             data = request.body_factory() if request.body_factory is not None else request.body
             async with session.request(
@@ -118,19 +131,24 @@ class AiohttpTransport:
                 raise_for_status=False,  # a caller's session may say True: the status is ours to map
                 auto_decompress=False,  # decoded below, within the size bound
             ) as resp:
+                answered = True
                 # aiohttp's headers are looked up case-insensitively already: no lower-cased copy.
                 answer_headers = resp.headers
                 try:
                     body = await _read_body(resp, answer_headers, self._max_bytes, request)
                 except aiohttp.ServerTimeoutError:
                     raise APITimeoutError(f"{_what(request)}: read timeout after {timeout.read}s") from None
-                except asyncio.TimeoutError:
-                    # The answer began but trickled past the attempt's total: the next would too.
-                    raise APITimeoutError(
-                        f"{_what(request)}: the answer did not finish within the total timeout of {timeout.total}s",
-                        retryable=False,
-                    ) from None
                 return Response(status=resp.status, headers=answer_headers, body=body)
+        except asyncio.CancelledError:
+            if attempt is None or not attempt.timed_out():
+                raise  # cancelled by someone else: not ours to turn into an error
+            if answered:
+                # The answer began but trickled past the attempt's total: the next would too.
+                raise APITimeoutError(
+                    f"{_what(request)}: the answer did not finish within the total timeout of {timeout.total}s",
+                    retryable=False,
+                ) from None
+            raise APITimeoutError(f"{_what(request)}: no answer within the total timeout of {timeout.total}s") from None
         except BeatAPIError:  # ours already (APITimeoutError is a TimeoutError too: keep it as it is)
             raise
         except aiohttp.ConnectionTimeoutError:
@@ -155,6 +173,8 @@ class AiohttpTransport:
                 raise failure from None
             raise APIConnectionError(f"{_what(request)}: {type(exc).__name__}: {exc}") from None
         finally:
+            if attempt is not None:
+                deadlines.end(attempt)
             if request.body_factory is not None:
                 # An upload body opens files per attempt; let it close them now.
                 release = getattr(request.body_factory, "release", None)
