@@ -377,14 +377,8 @@ class AsyncBeatAPI:
         if idempotency_key is not None:
             _validate.check_idempotency_key(idempotency_key)
             headers["Idempotency-Key"] = idempotency_key
-        request = _protocol.Request(
-            method=method,
-            url=_protocol.build_url(self._config.base_url, path, params),
-            path=path,
-            headers=headers,
-            body=body,
-            body_factory=body_factory,
-        )
+        url = _protocol.build_url(self._config.base_url, path, params)
+        request = _protocol.new_request(method, url, path, headers, body, body_factory)  # a Request
         timeouts = self._config.timeout if options.timeout is NOT_GIVEN else options.timeout
         if replayable is None:
             replayable = method != "POST" or idempotency_key is not None

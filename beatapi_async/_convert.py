@@ -12,7 +12,6 @@ How each plain value (a time, an amount, a status...) is read lives in ``_values
 
 from __future__ import annotations
 
-import types
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -23,6 +22,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from . import _models as M
+from ._frozen import filler
 from ._values import (
     MODELS,
     STATUSES,
@@ -79,7 +79,7 @@ _TURNED: dict[Any, str] = {
     Decimal: "_Decimal({v}) if type({v}) is int else parse_decimal({v})",
 }
 _GLOBALS: dict[str, Any] = {
-    "Mapping": Mapping, "_new": object.__new__, "UTC": UTC, "_fromtimestamp": datetime.fromtimestamp,
+    "Mapping": Mapping, "UTC": UTC, "_fromtimestamp": datetime.fromtimestamp,
     "_Decimal": Decimal, "STATUSES": STATUSES, "parse_status": parse_status, "parse_time": parse_time,
     "parse_decimal": parse_decimal, "parse_int": parse_int, "parse_float": parse_float,
     "parse_str": parse_str, "parse_bool": parse_bool,
@@ -128,31 +128,18 @@ def _make_reader(cls: type[Any], conv: cattrs.Converter, strict: bool) -> Callab
     values = [(a, f"v{i}") for i, a in enumerate(fields)]
     if has_extra(cls):
         values.append((attrs.fields_dict(cls)["extra"], "extra"))
-    if _assigns_only(cls):
-        # Its __init__ would only assign each slot: assign them without the call (half the cost).
-        lines.append("    self = _new(_cls)")
-        for a, v in values:
-            ns[f"_set_{a.name}"] = getattr(cls, a.name).__set__
-            lines.append(f"    _set_{a.name}(self, {v})")
-        lines.append("    return self")
+    fill = filler(cls)
+    if fill is not None:
+        # Its __init__ would only assign each slot: store them plainly on its filler (_frozen).
+        ns["_fill"] = fill
+        lines.append("    self = _fill()")
+        lines += [f"    self.{a.name} = {v}" for a, v in values]
+        lines += ["    self.__class__ = _cls", "    return self"]
     else:
         lines.append(f"    return _cls({', '.join(f'{a.alias}={v}' for a, v in values)})")
     exec(compile("\n".join(lines), f"<{cls.__name__} reader>", "exec"), ns)  # our own source, from the models' fields
     reader: Callable[..., Any] = ns["read"]
     return reader
-
-
-_SLOT = types.MemberDescriptorType
-
-
-def _assigns_only(cls: type[Any]) -> bool:
-    """True if ``cls.__init__`` does nothing but set each field's slot (no hook of any kind)."""
-    if any(hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__", "_attrs_cached_hash")):
-        return False
-    return all(
-        a.init and a.validator is None and a.converter is None and type(getattr(cls, a.name, None)) is _SLOT
-        for a in attrs.fields(cls)
-    )
 
 
 def _read_expr(tp: Any, v: str, i: int, conv: cattrs.Converter, ns: dict[str, Any]) -> str:

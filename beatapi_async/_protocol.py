@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import attrs
 
 from ._exceptions import APIStatusError, InvalidResponseError, RequestValidationError, error_class
+from ._frozen import builder
 
 JSON_TYPE = "application/json"
 
@@ -66,6 +67,13 @@ class Response:
     status: int
     headers: Mapping[str, str]
     body: bytes
+
+
+# What the client and the transport build on every call, fields in order (see ``_frozen``).
+new_request: Callable[[str, str, str, Mapping[str, str], bytes | None, Callable[[], Any] | None], Request] = builder(
+    Request
+)
+new_response: Callable[[int, Mapping[str, str], bytes], Response] = builder(Response)
 
 
 def redact(text: str, *secrets: str | None) -> str:

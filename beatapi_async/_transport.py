@@ -20,7 +20,7 @@ from ._connector import Connector
 from ._deadlines import Deadlines
 from ._exceptions import APIConnectionError, APITimeoutError, BeatAPIError, InvalidResponseError
 from ._loops import runs_on
-from ._protocol import Request, Response, request_id_of
+from ._protocol import Request, Response, new_response, request_id_of
 
 #: The encodings this transport decodes itself (aiohttp's own decoding is unbounded).
 ACCEPT_ENCODING = "gzip, deflate"
@@ -138,7 +138,7 @@ class AiohttpTransport:
                     body = await _read_body(resp, answer_headers, self._max_bytes, request)
                 except aiohttp.ServerTimeoutError:
                     raise APITimeoutError(f"{_what(request)}: read timeout after {timeout.read}s") from None
-                return Response(status=resp.status, headers=answer_headers, body=body)
+                return new_response(resp.status, answer_headers, body)
         except asyncio.CancelledError:
             if attempt is None or not attempt.timed_out():
                 raise  # cancelled by someone else: not ours to turn into an error
