@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 from aiohttp.client_proto import ResponseHandler
+
+from ._loops import clock_of
 
 #: Bytes one socket read asks for at most (below glibc's 128 KiB mmap threshold).
 READ_SIZE = 64 * 1024
@@ -34,8 +37,10 @@ class _LazyReadTimer(ResponseHandler):
     """aiohttp's response protocol whose read timeout moves a deadline instead of a timer."""
 
     _watch: asyncio.TimerHandle | None = None  # the one armed timer, if any
+    _watch_due = 0.0  # when it wakes (loop time)
     _last = 0.0  # the last progress (loop time)
     _reading = False  # an answer is awaited and the read timeout runs
+    _clock: Callable[[], float] | None = None  # the loop's clock (time.monotonic for asyncio's loops)
 
     def _reschedule_timeout(self) -> None:
         # aiohttp calls this when a request has been sent and on every chunk received.
@@ -44,13 +49,19 @@ class _LazyReadTimer(ResponseHandler):
             self._reading = False
             return
         self._reading = True
-        self._last = now = self._loop.time()
+        clock = self._clock
+        if clock is None:
+            clock = self._clock = clock_of(self._loop)
+        self._last = now = clock()
         due = now + timeout
-        watch = self._watch
-        if watch is None or due < watch.when():  # none armed, or armed too late (a shorter timeout)
-            if watch is not None:
-                watch.cancel()
-            self._watch = self._loop.call_at(due, self._wake)
+        if self._watch is None or due < self._watch_due:  # none armed, or armed too late (a shorter timeout)
+            self._arm(due)
+
+    def _arm(self, due: float) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+        self._watch = self._loop.call_at(due, self._wake)
+        self._watch_due = due
 
     def _drop_timeout(self) -> None:
         # The answer ended (or reading paused): the armed timer lapses when it wakes.
@@ -66,7 +77,7 @@ class _LazyReadTimer(ResponseHandler):
             self._reading = False
             self._on_read_timeout()
         else:
-            self._watch = self._loop.call_at(due, self._wake)
+            self._arm(due)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         super().connection_lost(exc)

@@ -17,42 +17,39 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from ._exceptions import BeatAPIError
+from ._loops import clock_of
 
 _current_task = asyncio.current_task
 
 if sys.version_info >= (3, 11):
     _COUNTS_CANCELS = True
-
-    def _cancelling(task: asyncio.Task[Any]) -> int:
-        return task.cancelling()
-
-    def _uncancel(task: asyncio.Task[Any]) -> int:
-        return task.uncancel()
-
+    _cancelling: Callable[[asyncio.Task[Any]], int] = asyncio.Task.cancelling
+    _uncancel: Callable[[asyncio.Task[Any]], int] = asyncio.Task.uncancel
 else:  # tasks keep no count of cancellations
     _COUNTS_CANCELS = False
 
     def _cancelling(task: asyncio.Task[Any]) -> int:
         return 0
 
-    def _uncancel(task: asyncio.Task[Any]) -> int:
-        return 0
+    _uncancel = _cancelling
 
 
 class Attempt:
-    """One attempt in flight: its task, its deadline (loop time), whether it expired."""
+    """One attempt in flight: its task, its deadline (loop time), whether it expired.
+
+    (Made by ``Deadlines.start``, which sets every field: no ``__init__`` call per request.)
+    """
 
     __slots__ = ("cancelling", "deadline", "expired", "task")
 
-    def __init__(self, task: asyncio.Task[Any], deadline: float) -> None:
-        self.task = task
-        self.deadline = deadline
-        self.expired = False
-        # Cancellations already pending when it began are not ours to absorb.
-        self.cancelling = _cancelling(task)
+    task: asyncio.Task[Any]
+    deadline: float
+    expired: bool
+    cancelling: int  # cancellations already pending when it began: not ours to absorb
 
     def timed_out(self) -> bool:
         """Whether a ``CancelledError`` that ends the attempt is its deadline (and nothing else)."""
@@ -66,10 +63,11 @@ class Attempt:
 class Deadlines:
     """The total deadlines of the attempts in flight on one event loop."""
 
-    __slots__ = ("_armed", "_loop", "_pending", "_wake_at")
+    __slots__ = ("_armed", "_clock", "_loop", "_pending", "_wake_at")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        self._clock = clock_of(loop)
         self._pending: set[Attempt] = set()
         self._armed: asyncio.TimerHandle | None = None
         self._wake_at = float("inf")
@@ -85,7 +83,9 @@ class Deadlines:
         task = _current_task(self._loop)
         if task is None:
             raise BeatAPIError("BeatAPI calls must run inside an asyncio task", code="no_task")
-        attempt = Attempt(task, self._loop.time() + seconds)
+        attempt = Attempt()
+        attempt.task, attempt.deadline, attempt.expired = task, self._clock() + seconds, False
+        attempt.cancelling = _cancelling(task)
         self._pending.add(attempt)
         if attempt.deadline < self._wake_at:  # earlier than the timer knows (a shorter timeout)
             self._arm(attempt.deadline)

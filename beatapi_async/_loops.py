@@ -1,10 +1,12 @@
-"""Whether code runs on a given event loop, without a system call per check."""
+"""Whether code runs on a given event loop, without a system call per check; and the loop's clock."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from asyncio.base_events import BaseEventLoop
+from collections.abc import Callable
 
 
 def runs_on(loop: asyncio.AbstractEventLoop | None) -> bool:
@@ -22,3 +24,10 @@ def runs_on(loop: asyncio.AbstractEventLoop | None) -> bool:
         running_in: int | None = loop._thread_id  # type: ignore[attr-defined]
         return running_in == threading.get_ident()
     return loop is asyncio.get_running_loop()
+
+
+def clock_of(loop: asyncio.AbstractEventLoop) -> Callable[[], float]:
+    """The loop's clock as a plain function (no method call): asyncio's own loops read ``time.monotonic``."""
+    if type(loop).time is BaseEventLoop.time:
+        return time.monotonic
+    return loop.time

@@ -174,3 +174,33 @@ def test_runs_on_after_asyncio_run_ends() -> None:
         return runs_on(old)
 
     assert asyncio.run(check()) is False
+
+
+# -- the loop's clock --------------------------------------------------------------------------
+
+
+def test_asyncio_loops_clock_is_time_monotonic() -> None:
+    import time
+
+    from beatapi_async._loops import clock_of
+
+    loop = asyncio.new_event_loop()
+    try:
+        assert clock_of(loop) is time.monotonic
+    finally:
+        loop.close()
+
+
+def test_a_loop_with_its_own_clock_keeps_it() -> None:
+    from beatapi_async._loops import clock_of
+
+    class Shifted(asyncio.SelectorEventLoop):
+        def time(self) -> float:
+            return super().time() + 1000.0
+
+    loop = Shifted()
+    try:
+        clock = clock_of(loop)
+        assert clock() >= 1000.0 and getattr(clock, "__self__", None) is loop
+    finally:
+        loop.close()
