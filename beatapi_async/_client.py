@@ -40,6 +40,7 @@ from ._exceptions import (
 from ._logging import REDACTOR, get_logger, remember_secret
 from ._loops import runs_on
 from ._options import NO_OPTIONS, CallOptions, call_options
+from ._raw_capture import CURRENT as _RAW_CAPTURE
 from ._raw_capture import record
 from ._retry import call_with_retries, should_retry
 from ._transport import ACCEPT_ENCODING, AiohttpTransport, Transport
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
     from .waiting import PollScheduler, Until
 
 T = TypeVar("T")
+capturing = _RAW_CAPTURE.get  # the with_raw_response call in progress, if any
 logger = get_logger("beatapi_async")
 _MAX_REMEMBERED_AUDIO = 10_000
 _LAZY_RESOURCES = ("workflows", "usage", "files", "music_video", "ecommerce_video", "webhooks", "realtime")
@@ -359,8 +361,10 @@ class AsyncBeatAPI:
             raise BeatAPIError("this AsyncBeatAPI was closed; create a new one", code="client_closed")
         if not runs_on(self._loop):
             self._bind_loop()
-        headers = self._headers(auth)
-        options = options.over(self._defaults)
+        auth_headers = self._auth_headers
+        headers = dict(auth_headers) if auth and auth_headers is not None else self._headers(auth)
+        if self._defaults is not NO_OPTIONS:
+            options = options.over(self._defaults)
         if options is not NO_OPTIONS:
             # Checked in call_options: none of these names a header the SDK owns.
             headers.update(options.extra_headers)
@@ -396,7 +400,8 @@ class AsyncBeatAPI:
                 may_have_acted |= not isinstance(exc, APIConnectionError) or exc.sent
                 raise
             elapsed = (time.perf_counter() - started) * 1000
-            record(response, elapsed / 1000)  # for with_raw_response; a no-op otherwise
+            if capturing() is not None:  # a with_raw_response call: keep the HTTP answer
+                record(response, elapsed / 1000)
             try:
                 data = _protocol.decode_data(response, secrets=self._secrets)
             except APIStatusError as exc:

@@ -135,7 +135,11 @@ class AiohttpTransport:
                 # aiohttp's headers are looked up case-insensitively already: no lower-cased copy.
                 answer_headers = resp.headers
                 try:
-                    body = await _read_body(resp, answer_headers, self._max_bytes, request)
+                    length = resp.content_length
+                    if length is not None and length <= self._max_bytes and "Content-Encoding" not in answer_headers:
+                        body = await resp.read()  # the usual small JSON answer: read exactly, no streaming
+                    else:
+                        body = await _read_body(resp, answer_headers, self._max_bytes, request)
                 except aiohttp.ServerTimeoutError:
                     raise APITimeoutError(f"{_what(request)}: read timeout after {timeout.read}s") from None
                 return new_response(resp.status, answer_headers, body)
