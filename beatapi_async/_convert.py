@@ -24,9 +24,10 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from . import _models as M
 from ._frozen import filler
 from ._values import (
+    INT_DECIMALS,
+    INT_TIMES,
     MODELS,
     STATUSES,
-    UTC,
     has_extra,
     is_mapping,
     is_model,
@@ -75,14 +76,13 @@ def _unstructure_decimal(value: Decimal) -> int | float:
 # refuses it. A checked type keeps the value it accepts; a turned one builds a new value.
 _CHECKED: dict[Any, str] = {str: "parse_str", int: "parse_int", float: "parse_float", bool: "parse_bool"}
 _TURNED: dict[Any, str] = {
-    datetime: "_fromtimestamp({v}, UTC) if type({v}) is int else parse_time({v})",
-    Decimal: "_Decimal({v}) if type({v}) is int else parse_decimal({v})",
+    datetime: "INT_TIMES[{v}] if type({v}) is int else parse_time({v})",
+    Decimal: "INT_DECIMALS[{v}] if type({v}) is int else parse_decimal({v})",
 }
 _GLOBALS: dict[str, Any] = {
-    "Mapping": Mapping, "UTC": UTC, "_fromtimestamp": datetime.fromtimestamp,
-    "_Decimal": Decimal, "STATUSES": STATUSES, "parse_status": parse_status, "parse_time": parse_time,
-    "parse_decimal": parse_decimal, "parse_int": parse_int, "parse_float": parse_float,
-    "parse_str": parse_str, "parse_bool": parse_bool,
+    "Mapping": Mapping, "INT_TIMES": INT_TIMES, "INT_DECIMALS": INT_DECIMALS, "STATUSES": STATUSES,
+    "parse_status": parse_status, "parse_time": parse_time, "parse_decimal": parse_decimal,
+    "parse_int": parse_int, "parse_float": parse_float, "parse_str": parse_str, "parse_bool": parse_bool,
 }  # fmt: skip
 
 
