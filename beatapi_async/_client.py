@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import aiohttp
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from . import _protocol, _validate
 from ._config import (
@@ -148,6 +149,9 @@ class AsyncBeatAPI:
         self._auth_headers = (
             {**headers, "Authorization": f"Bearer {self._config.api_key}"} if self._config.api_key else None
         )
+        # The same headers as read-only views, passed as they are on the calls that add none.
+        self._anon_view = CIMultiDictProxy(CIMultiDict(headers))
+        self._auth_view = None if self._auth_headers is None else CIMultiDictProxy(CIMultiDict(self._auth_headers))
         self._secrets = (self._config.api_key,)
         remember_secret(self._config.api_key)
         self._scheduler: PollScheduler | None = None
@@ -361,26 +365,30 @@ class AsyncBeatAPI:
             raise BeatAPIError("this AsyncBeatAPI was closed; create a new one", code="client_closed")
         if not runs_on(self._loop):
             self._bind_loop()
-        auth_headers = self._auth_headers
-        headers = dict(auth_headers) if auth and auth_headers is not None else self._headers(auth)
         if self._defaults is not NO_OPTIONS:
             options = options.over(self._defaults)
         if options is not NO_OPTIONS:
-            # Checked in call_options: none of these names a header the SDK owns.
-            headers.update(options.extra_headers)
             if options.extra_query:
                 params = {**(params or {}), **options.extra_query}
             if options.extra_body and isinstance(json, Mapping):
                 json = {**json, **options.extra_body}
-        body = None
-        if json is not None:
-            body = _protocol.encode_json(json)
-            headers["Content-Type"] = _protocol.JSON_TYPE
-        elif content_type is not None:
-            headers["Content-Type"] = content_type
-        if idempotency_key is not None:
-            _validate.check_idempotency_key(idempotency_key)
-            headers["Idempotency-Key"] = idempotency_key
+        headers: Mapping[str, str]
+        if json is None and content_type is None and idempotency_key is None and not options.extra_headers:
+            # The usual GET: the client's own headers, shared read-only (aiohttp takes them as they are).
+            shared = self._auth_view if auth else self._anon_view
+            headers = shared if shared is not None else self._headers(auth)  # (raises without a key)
+        else:
+            own = self._headers(auth)
+            own.update(options.extra_headers)  # checked in call_options: none names a header the SDK owns
+            if json is not None:
+                own["Content-Type"] = _protocol.JSON_TYPE
+            elif content_type is not None:
+                own["Content-Type"] = content_type
+            if idempotency_key is not None:
+                _validate.check_idempotency_key(idempotency_key)
+                own["Idempotency-Key"] = idempotency_key
+            headers = own
+        body = None if json is None else _protocol.encode_json(json)
         url = _protocol.build_url(self._config.base_url, path, params)
         request = _protocol.new_request(method, url, path, headers, body, body_factory)  # a Request
         timeouts = self._config.timeout if options.timeout is NOT_GIVEN else options.timeout

@@ -277,6 +277,30 @@ async def test_transport_seam(server: LoopbackBeatAPI) -> None:
     assert spy.sent == ["GET /v1/usage"] and closed == [True]
 
 
+async def test_a_transport_sees_every_header_and_cannot_change_the_clients_own(server: LoopbackBeatAPI) -> None:
+    seen: list[Any] = []
+
+    class Spy(AiohttpTransport):
+        async def send(self, request: Any, *, timeout: Timeouts) -> Any:
+            seen.append(request.headers)
+            return await super().send(request, timeout=timeout)
+
+    async with AsyncBeatAPI(API_KEY, base_url=server.url, transport=Spy()) as c:
+        await c.tasks.get("task_1")  # adds no header: the client's own, shared read-only
+        await c.tasks.get("task_1", extra_headers={"X-Trace": "1"})  # a copy with the extra header
+        await c.workflows.list()  # no key on this one
+    plain, extra, anonymous = seen
+    for headers in (plain, extra):
+        assert headers["Authorization"] == f"Bearer {API_KEY}" and headers["Accept"] == "application/json"
+        assert headers["Accept-Encoding"] == "gzip, deflate" and headers["User-Agent"].startswith("beatapi-async/")
+    with pytest.raises(TypeError):
+        plain["Authorization"] = "Bearer sk_test_other"
+    assert extra["X-Trace"] == "1" and "X-Trace" not in plain
+    assert "Authorization" not in anonymous and anonymous["Accept"] == "application/json"
+    assert [r.headers.get("Authorization") for r in server.seen("GET", "/v1/tasks/task_1")] == [f"Bearer {API_KEY}"] * 2
+    assert server.seen("GET", "/v1/tasks/task_1")[1].headers["X-Trace"] == "1"
+
+
 # -- real sockets: refused, stalled ------------------------------------------------------
 
 
