@@ -83,6 +83,8 @@ class AiohttpTransport:
             # adds none, and a skip list would cost a header copy on every request.
             connector=Connector(limit=100, ttl_dns_cache=300),  # (cheaper reads and read timer)
             cookie_jar=aiohttp.DummyCookieJar(),  # an answer's Set-Cookie is never stored or sent back
+            raise_for_status=False,  # the status is ours to map
+            auto_decompress=False,  # bodies are decoded in _read_body, within the size bound
         )
         self._loop = loop
         # asyncio.run (and pytest's loops) finalize async generators before closing the
@@ -121,16 +123,18 @@ class AiohttpTransport:
         attempt = deadlines.start(timeout.total)
         try:
             data = request.body_factory() if request.body_factory is not None else request.body
-            async with session.request(
-                request.method,
-                request.url,
-                headers=headers,
-                data=data,
-                timeout=self._client_timeout(timeout),
-                allow_redirects=False,
-                raise_for_status=False,  # a caller's session may say True: the status is ours to map
-                auto_decompress=False,  # decoded below, within the size bound
-            ) as resp:
+            ct = self._last_client_timeout if timeout is self._last_timeout else self._client_timeout(timeout)
+            if self._owned:  # made here to read bodies raw and never raise for a status (fewer arguments)
+                call = session.request(
+                    request.method, request.url, headers=headers, data=data, timeout=ct, allow_redirects=False
+                )
+            else:
+                call = session.request(
+                    request.method, request.url, headers=headers, data=data, timeout=ct, allow_redirects=False,
+                    raise_for_status=False,  # a caller's session may say True: the status is ours to map
+                    auto_decompress=False,  # decoded below, within the size bound
+                )  # fmt: skip
+            async with call as resp:
                 answered = True
                 # aiohttp's headers are looked up case-insensitively already: no lower-cased copy.
                 answer_headers = resp.headers
