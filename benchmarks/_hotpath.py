@@ -76,7 +76,8 @@ async def layers(base_url: str, rounds: int, n: int) -> list[dict[str, Any]]:
     floor = RawAiohttp()
     await floor.open(base_url)
     path = f"/v1/tasks/{TASK_ID}"
-    request = _protocol.Request(method="GET", url=base_url + path, path=path, headers=client._headers(True))
+    # The request tasks.get builds: the client's shared read-only headers, built by the Request's filler.
+    request = _protocol.new_request("GET", base_url + path, path, client._auth_view, None, None)
     timeout = client.timeout
 
     async def transport() -> Any:
@@ -93,10 +94,10 @@ async def layers(base_url: str, rounds: int, n: int) -> list[dict[str, Any]]:
 
     steps: list[tuple[str, Call]] = [
         ("raw aiohttp (floor)", floor.call),
-        ("+ transport.send (Request/Response objects)", transport),
-        ("+ _request, no retry wrapper (headers, decode_data)", no_retry),
+        ("+ transport.send (Response, bounded read, deadline)", transport),
+        ("+ _request, no retries (Request, decode_data)", no_retry),
         ("+ _load (cattrs -> Task)", no_retry_load),
-        ("+ tenacity retry wrapper = tasks.get", with_retry_load),
+        ("+ retry policy (first try direct) = tasks.get", with_retry_load),
     ]
     for _, fn in steps:
         for _ in range(100):
@@ -138,22 +139,22 @@ def pure_steps() -> list[dict[str, Any]]:
     from beatapi_async._models import Task
     from beatapi_async._validate import path_id
 
-    client = AsyncBeatAPI(api_key=API_KEY, base_url="http://127.0.0.1:9")
+    AsyncBeatAPI(api_key=API_KEY, base_url="http://127.0.0.1:9")  # (the same import state a client has)
     headers = CIMultiDictProxy(CIMultiDict({
         "Content-Type": "application/json", "x-request-id": "req_BR9V2PRWtG89Pu", "Content-Length": "600",
         "Date": "Wed, 25 Nov 2026 21:59:39 GMT", "Server": "Python/3.11 aiohttp/3.14",
     }))  # fmt: skip
     data = json.loads(BEAT_BODY)["data"]
     response = _protocol.Response(status=200, headers=headers, body=BEAT_BODY)  # aiohttp's headers, as sent on
-    url = "http://127.0.0.1:9"
+    url, h = "http://127.0.0.1:9", {}
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("path_id (validate + quote the id)", lambda: path_id("task_id", TASK_ID)),
-        ("copy the auth headers", lambda: client._headers(True)),
         ("build_url", lambda: _protocol.build_url(url, "/v1/tasks/x", None)),
-        ("Request(...) (attrs, frozen)", lambda: _protocol.Request(method="GET", url=url, path="/p", headers={})),
-        ("Response(...) (attrs, frozen)", lambda: _protocol.Response(status=200, headers={}, body=b"")),
+        ("Request(...) by keyword (attrs)", lambda: _protocol.Request(method="GET", url=url, path="/p", headers=h)),
+        ("new_request(...): the same, by its filler", lambda: _protocol.new_request("GET", url, "/p", h, None, None)),
+        ("new_response(...): a Response, by its filler", lambda: _protocol.new_response(200, {}, b"")),
         ("decode_data (json.loads + envelope)", lambda: _protocol.decode_data(response)),
-        ("structure Task (cattrs)", lambda: _convert.converter.structure(data, Task)),
+        ("structure Task (its reader)", lambda: _convert.converter.structure(data, Task)),
     ]
     rows = []
     for label, fn in steps:
