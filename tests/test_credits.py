@@ -137,13 +137,17 @@ async def test_the_tasks_own_usage_corrects_the_reservation() -> None:
     assert credits.units.ratio == 1  # the rate agreed with the table
 
 
+async def create_two(credits: Any) -> None:
+    """Reserve and create task_1 and task_2, 150 credits each."""
+    for task_id in ("task_1", "task_2"):
+        reservation = await credits.reserve(ec())
+        await credits.created(reservation, task(task_id, 150))
+
+
 async def test_a_refund_returns_to_the_pool() -> None:
     account = Account(300)
     credits = admission(account, refresh_interval=3600)
-    r1 = await credits.reserve(ec())
-    await credits.created(r1, task("task_1", 150))
-    r2 = await credits.reserve(ec())
-    await credits.created(r2, task("task_2", 150))
+    await create_two(credits)
     account.balance = Decimal(0)
     with pytest.raises(InsufficientCreditsError):
         await credits.reserve(ec())
@@ -158,10 +162,7 @@ async def test_a_refund_returns_to_the_pool() -> None:
 async def test_a_refund_after_a_read_is_seen_by_the_next_read_only() -> None:
     account = Account(300)
     credits = admission(account, refresh_interval=0.05)
-    r1 = await credits.reserve(ec())
-    await credits.created(r1, task("task_1", 150))
-    r2 = await credits.reserve(ec())
-    await credits.created(r2, task("task_2", 150))
+    await create_two(credits)
     account.balance = Decimal(0)
     await asyncio.sleep(0.06)
     with pytest.raises(InsufficientCreditsError):
