@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -146,15 +148,25 @@ def test_slow_loris_connections_cannot_starve_a_delivery() -> None:
 # -- the guard in process: deadlines ----------------------------------------------------------
 
 
-async def test_a_connection_that_never_finishes_its_request_is_closed() -> None:
+@contextlib.asynccontextmanager
+async def guarded(deadline: float, max_connections: int) -> AsyncIterator[tuple[int, Any]]:
+    """A listener answering ``POST /`` with "ok" behind the guard: its port and the guard."""
+
     async def hello(_: web.Request) -> web.Response:
         return web.Response(text="ok")
 
     app = web.Application()
     app.router.add_post("/", hello)
-    runner, server, guard = await serve(app, "127.0.0.1", 0, deadline=0.2, max_connections=4)
-    port = server.sockets[0].getsockname()[1]
+    runner, server, guard = await serve(app, "127.0.0.1", 0, deadline=deadline, max_connections=max_connections)
     try:
+        yield server.sockets[0].getsockname()[1], guard
+    finally:
+        server.close()
+        await runner.cleanup()
+
+
+async def test_a_connection_that_never_finishes_its_request_is_closed() -> None:
+    async with guarded(deadline=0.2, max_connections=4) as (port, guard):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")  # a body that stalls
         started = time.monotonic()
@@ -175,32 +187,21 @@ async def test_a_connection_that_never_finishes_its_request_is_closed() -> None:
         await asyncio.sleep(0.5)
         assert guard.open == 0  # the slow one was closed by its deadline
         slow.close()
-    finally:
-        server.close()
-        await runner.cleanup()
 
 
 async def test_the_connection_cap_evicts_the_oldest_unfinished() -> None:
-    async def hello(_: web.Request) -> web.Response:
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_post("/", hello)
-    runner, server, guard = await serve(app, "127.0.0.1", 0, deadline=30, max_connections=3)
-    port = server.sockets[0].getsockname()[1]
     writers: list[Any] = []
-    try:
-        for _ in range(5):
-            _, w = await asyncio.open_connection("127.0.0.1", port)
-            w.write(b"POST / HTTP/1.1\r\n")
-            writers.append(w)
-        await asyncio.sleep(0.1)
-        assert guard.open <= 3 and guard.evicted >= 2
-    finally:
-        for w in writers:
-            w.close()
-        server.close()
-        await runner.cleanup()
+    async with guarded(deadline=30, max_connections=3) as (port, guard):
+        try:
+            for _ in range(5):
+                _, w = await asyncio.open_connection("127.0.0.1", port)
+                w.write(b"POST / HTTP/1.1\r\n")
+                writers.append(w)
+            await asyncio.sleep(0.1)
+            assert guard.open <= 3 and guard.evicted >= 2
+        finally:
+            for w in writers:
+                w.close()
 
 
 @pytest.fixture(autouse=True)
