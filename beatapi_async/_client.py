@@ -42,7 +42,6 @@ from ._logging import REDACTOR, get_logger, remember_secret
 from ._loops import runs_on
 from ._options import NO_OPTIONS, CallOptions, call_options
 from ._raw_capture import CURRENT as _RAW_CAPTURE
-from ._raw_capture import record
 from ._retry import call_with_retries, should_retry
 from ._transport import ACCEPT_ENCODING, AiohttpTransport, Transport
 from .resources.tasks import Tasks
@@ -145,13 +144,13 @@ class AsyncBeatAPI:
             "Accept-Encoding": ACCEPT_ENCODING,
             "User-Agent": self._config.user_agent,
         }
-        self._anon_headers = headers
-        self._auth_headers = (
-            {**headers, "Authorization": f"Bearer {self._config.api_key}"} if self._config.api_key else None
-        )
-        # The same headers as read-only views, passed as they are on the calls that add none.
+        # Read-only, passed as they are on the calls that add no header (``_headers`` copies them).
         self._anon_view = CIMultiDictProxy(CIMultiDict(headers))
-        self._auth_view = None if self._auth_headers is None else CIMultiDictProxy(CIMultiDict(self._auth_headers))
+        self._auth_view = (
+            CIMultiDictProxy(CIMultiDict({**headers, "Authorization": f"Bearer {self._config.api_key}"}))
+            if self._config.api_key
+            else None
+        )
         self._secrets = (self._config.api_key,)
         remember_secret(self._config.api_key)
         self._scheduler: PollScheduler | None = None
@@ -329,15 +328,16 @@ class AsyncBeatAPI:
     # -- requests -------------------------------------------------------------------
 
     def _headers(self, auth: bool) -> dict[str, str]:
+        """A copy of the client's headers to add to (``auth``: with the key, which it must have)."""
         if not auth:
-            return dict(self._anon_headers)
-        if self._auth_headers is None:
+            return dict(self._anon_view)
+        if self._auth_view is None:
             raise AuthenticationError(
                 f"No API key: pass api_key= to AsyncBeatAPI or set the {ENV_API_KEY} environment variable.",
                 status=None,
                 code="missing_api_key",
             )
-        return dict(self._auth_headers)
+        return dict(self._auth_view)
 
     async def _request(
         self,
@@ -408,8 +408,9 @@ class AsyncBeatAPI:
                 may_have_acted |= not isinstance(exc, APIConnectionError) or exc.sent
                 raise
             elapsed = (time.perf_counter() - started) * 1000
-            if capturing() is not None:  # a with_raw_response call: keep the HTTP answer
-                record(response, elapsed / 1000)
+            capture = capturing()
+            if capture is not None:  # a with_raw_response call: keep the HTTP answer (the last attempt's)
+                capture.response, capture.elapsed = response, elapsed / 1000
             try:
                 data = _protocol.decode_data(response, secrets=self._secrets)
             except APIStatusError as exc:

@@ -37,8 +37,8 @@ def assigns_only(cls: type[Any]) -> bool:
 def filler(cls: type[Any]) -> type[Any] | None:
     """The subclass whose instances take plain attribute stores and then become ``cls``.
 
-    None when ``cls`` is not a frozen slotted attrs class whose ``__init__`` only assigns,
-    or when this interpreter refuses the switch.
+    None when ``cls`` is not a slotted attrs class whose ``__init__`` only assigns (frozen
+    or not), or when this interpreter refuses the switch.
     """
     if cls in _fillers:
         return _fillers[cls]

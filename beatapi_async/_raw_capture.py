@@ -26,9 +26,3 @@ class Capture:
 # Set only while a raw call runs; ``client._request`` records each answer into it.
 CURRENT: contextvars.ContextVar[Capture | None] = contextvars.ContextVar("beatapi_raw_capture", default=None)
 
-
-def record(response: Response, elapsed: float) -> None:
-    """Record an HTTP answer for the raw call in progress, if any (the last attempt wins)."""
-    box = CURRENT.get()
-    if box is not None:
-        box.response, box.elapsed = response, elapsed

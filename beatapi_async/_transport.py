@@ -101,8 +101,7 @@ class AiohttpTransport:
         return deadlines
 
     def _client_timeout(self, timeout: Timeouts) -> aiohttp.ClientTimeout:
-        if timeout is self._last_timeout:  # the usual case: the client's one Timeouts, again
-            return self._last_client_timeout
+        # (send asks for the last one itself: the usual case, the client's one Timeouts again)
         ct = self._timeouts.get(timeout)
         if ct is None:
             # The total is ours to watch (``_deadlines``: far cheaper than aiohttp's timers).
